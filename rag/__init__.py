@@ -1,0 +1,1 @@
+"""Question answering over Chinese industry reports and news."""

@@ -1,0 +1,1 @@
+"""Swappable parts (embedder, stores, LLM providers), each behind a small interface."""

