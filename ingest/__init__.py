@@ -1,0 +1,1 @@
+"""Reading source files into documents and cutting them into Chinese-aware chunks."""

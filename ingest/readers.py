@@ -1,0 +1,214 @@
+"""Turn one file into documents: news records, one-article-per-line news, text, Markdown, HTML, PDF, DOCX."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from pathlib import Path
+
+from ingest.encoding import decode_bytes
+from ingest.errors import CorruptFileError, EmptyFileError, UnsupportedFormatError
+from rag.types import Document
+
+TEXT_EXTS = {".txt", ".text", ".csv", ".log", ""}
+MARKDOWN_EXTS = {".md", ".markdown"}
+HTML_EXTS = {".html", ".htm", ".xhtml"}
+SUPPORTED_EXTS = TEXT_EXTS | MARKDOWN_EXTS | HTML_EXTS | {".pdf", ".docx"}
+
+# News record fields, in the seed's order; both half- and full-width colons occur in the wild.
+NEWS_FIELDS = {
+    "标题": "title",
+    "链接": "url",
+    "总结": "body",
+    "关键词": "keywords",
+    "AI技术": "ai_tech",
+    "行业": "industry",
+    "重大事件摘要": "summary",
+}
+_FIELD_RE = re.compile(r"^\s*(" + "|".join(map(re.escape, NEWS_FIELDS)) + r")\s*[:：]\s*(.*)$")
+# `<date time>，正文：<body>`; dates are sometimes wrapped as `[ 2023-07-28 16：40 ]`.
+# The part before `正文：` varies (`2023-08-11 15:10`, `[ 2023-07-28 16：40 ]`, `08/16  13:50`,
+# `发布时间：…`, a site breadcrumb, or nothing); the date is pulled out of it.
+_CRUD_RE = re.compile(r"^(.{0,200}?)[，,]?\s*正文[:：](.*)$")
+_DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}[-/]\d{1,2}(?:\s+\d{1,2}:\d{2})?")
+
+
+def content_id(text: str) -> str:
+    """Stable document id from the normalised content, so re-ingesting the same text adds nothing."""
+    norm = re.sub(r"\s+", " ", text).strip()
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:24]
+
+
+def _doc(text: str, title: str, source: str, **meta: object) -> Document:
+    text = text.strip()
+    return Document(doc_id=content_id(text), text=text, title=title.strip() or "untitled", source=source,
+                    metadata={k: v for k, v in meta.items() if v not in (None, "")})
+
+
+def _first_line_title(text: str, limit: int = 40) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line.lstrip("#").strip()
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def parse_news_records(text: str, source: str) -> list[Document]:
+    """The seed format: `标题:` … `重大事件摘要:` lines; several records may share a file."""
+    records: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    last_key: str | None = None
+    for line in text.splitlines():
+        m = _FIELD_RE.match(line)
+        if m:
+            key = NEWS_FIELDS[m.group(1)]
+            if key == "title" or current is None:
+                current = {}
+                records.append(current)
+            current[key] = m.group(2).strip()
+            last_key = key
+        elif current is not None and last_key and line.strip():
+            current[last_key] += "\n" + line.strip()  # a field that continues on the next lines
+    docs = []
+    for rec in records:
+        body = rec.get("body", "")
+        parts = [rec.get("title", ""), body]
+        if rec.get("summary") and rec["summary"] not in body:
+            parts.append(rec["summary"])
+        text_all = "\n\n".join(p for p in parts if p)
+        if not body and not rec.get("summary"):
+            continue
+        docs.append(_doc(text_all, rec.get("title", "") or _first_line_title(body), rec.get("url") or source,
+                         url=rec.get("url"), keywords=rec.get("keywords"), ai_tech=rec.get("ai_tech"),
+                         industry=rec.get("industry"), summary=rec.get("summary"), path=source, kind="news"))
+    return docs
+
+
+def parse_crud_lines(text: str, source: str) -> list[Document]:
+    """One article per line: `<date>，正文：<body>`; the date is kept, full-width colons normalised."""
+    docs = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        m = _CRUD_RE.match(line)
+        if not m or not m.group(2).strip():
+            continue
+        found = _DATE_RE.search(m.group(1).replace("：", ":"))
+        date = re.sub(r"\s+", " ", found.group(0)) if found else ""
+        body = m.group(2).strip()
+        docs.append(_doc(body, _first_line_title(re.split(r"[。！？]", body, maxsplit=1)[0]),
+                         source, date=date or None, line=i, kind="news"))
+    return docs
+
+
+def _is_news_record(text: str) -> bool:
+    head = text[:2000]
+    return bool(re.search(r"^\s*标题\s*[:：]", head, re.M)) and bool(re.search(r"^\s*(总结|重大事件摘要)\s*[:：]", text, re.M))
+
+
+def _is_crud(text: str) -> bool:
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    return bool(lines) and sum(1 for ln in lines if _CRUD_RE.match(ln)) >= max(1, len(lines) // 2)
+
+
+def read_text(data: bytes, source: str) -> list[Document]:
+    text, enc = decode_bytes(data, source)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _is_news_record(text):
+        return parse_news_records(text, source)
+    if _is_crud(text):
+        return parse_crud_lines(text, source)
+    return [_doc(text, _first_line_title(text) or Path(source).stem, source, encoding=enc, kind="text")]
+
+
+def read_markdown(data: bytes, source: str) -> list[Document]:
+    text, enc = decode_bytes(data, source)
+    heading = re.search(r"^#{1,3}\s+(.+)$", text, re.M)
+    title = heading.group(1).strip() if heading else _first_line_title(text)
+    return [_doc(text, title, source, encoding=enc, kind="markdown")]
+
+
+def read_html(data: bytes, source: str) -> list[Document]:
+    from bs4 import BeautifulSoup
+
+    text, _ = decode_bytes(data, source)
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
+        if tag.name == "head":
+            continue
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if soup.head:
+        soup.head.decompose()
+    blocks = [b.strip() for b in soup.get_text("\n").split("\n")]
+    body = "\n".join(b for b in blocks if b)
+    if not body:
+        raise EmptyFileError(f"{source}: the HTML page has no visible text")
+    return [_doc(body, title or _first_line_title(body), source, kind="html")]
+
+
+def read_pdf(data: bytes, source: str) -> list[Document]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise CorruptFileError(f"{source}: not a readable PDF ({exc})") from None
+    parts, pages, pos = [], [], 0
+    for number, ptext in enumerate(page_texts, start=1):
+        if not ptext:
+            continue
+        if parts:
+            pos += 2  # the "\n\n" between pages
+        pages.append((pos, pos + len(ptext), number))
+        parts.append(ptext)
+        pos += len(ptext)
+    if not parts:
+        raise EmptyFileError(f"{source}: the PDF has no text layer (scanned pages need OCR first)")
+    text = "\n\n".join(parts)
+    title = (reader.metadata.title if reader.metadata and reader.metadata.title else "") or _first_line_title(text)
+    doc = Document(doc_id=content_id(text), text=text, title=title, source=source,
+                   metadata={"kind": "pdf", "pages": len(page_texts)}, pages=pages)
+    return [doc]
+
+
+def read_docx(data: bytes, source: str) -> list[Document]:
+    import zipfile
+
+    from docx import Document as DocxDocument
+
+    try:
+        d = DocxDocument(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise CorruptFileError(f"{source}: not a readable DOCX file ({exc})") from None
+    paras = [p.text.strip() for p in d.paragraphs if p.text.strip()]
+    for table in d.tables:
+        for row in table.rows:
+            cells = [c.text.strip() for c in row.cells if c.text.strip()]
+            if cells:
+                paras.append(" | ".join(cells))
+    if not paras:
+        raise EmptyFileError(f"{source}: the DOCX file has no text")
+    text = "\n\n".join(paras)
+    title = d.core_properties.title or _first_line_title(text)
+    return [_doc(text, title, source, kind="docx")]
+
+
+def read_bytes(data: bytes, name: str, source: str | None = None) -> list[Document]:
+    """Dispatch on the file extension; raise an IngestError subclass with a specific message."""
+    source = source or name
+    ext = Path(name).suffix.lower()
+    if not data:
+        raise EmptyFileError(f"{source}: the file is empty")
+    if ext == ".pdf" or data[:5] == b"%PDF-":
+        return read_pdf(data, source)
+    if ext == ".docx":
+        return read_docx(data, source)
+    if ext in HTML_EXTS:
+        return read_html(data, source)
+    if ext in MARKDOWN_EXTS:
+        return read_markdown(data, source)
+    if ext in TEXT_EXTS:
+        return read_text(data, source)
+    raise UnsupportedFormatError(
+        f"{source}: unsupported file type {ext!r}; supported: {', '.join(sorted(e for e in SUPPORTED_EXTS if e))}"
+    )

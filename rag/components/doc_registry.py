@@ -1,0 +1,92 @@
+"""Which documents are indexed, from which source, with which chunk ids (SQLite beside Chroma)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    title: str
+    source: str
+    n_chunks: int
+    chars: int
+    added_at: float
+    metadata: dict
+    origin: str = ""
+
+    def to_dict(self) -> dict:
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "n_chunks": self.n_chunks,
+                "chars": self.chars, "added_at": self.added_at, "origin": self.origin, "metadata": self.metadata}
+
+
+class DocRegistry:
+    """Documents and their chunk ids; the ingest service's source of truth for replace and delete."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS documents (
+                doc_id TEXT PRIMARY KEY, title TEXT, source TEXT, n_chunks INTEGER, chars INTEGER,
+                added_at REAL, metadata TEXT, origin TEXT);
+            CREATE INDEX IF NOT EXISTS documents_origin ON documents(origin);
+            CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+            """
+        )
+        self._db.commit()
+
+    def _rec(self, row: tuple) -> DocRecord:
+        return DocRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6] or "{}"), row[7] or "")
+
+    def has(self, doc_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone() is not None
+
+    def get(self, doc_id: str) -> DocRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return self._rec(row) if row else None
+
+    def by_origin(self, origin: str) -> list[str]:
+        """Documents that came from one file (or upload name), for replacing them when it changes."""
+        return [r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE origin=?", (origin,))]
+
+    def list(self) -> list[DocRecord]:
+        return [self._rec(r) for r in self._db.execute("SELECT * FROM documents ORDER BY added_at, doc_id")]
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
+
+    def add(self, doc_id: str, title: str, source: str, chars: int, metadata: dict, chunk_ids: list[str],
+            origin: str = "") -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?)",
+                (doc_id, title, source, len(chunk_ids), chars, time.time(),
+                 json.dumps(metadata, ensure_ascii=False), origin),
+            )
+            self._db.executemany("INSERT OR REPLACE INTO chunks VALUES (?,?)", [(c, doc_id) for c in chunk_ids])
+            self._db.commit()
+
+    def remove(self, doc_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            self._db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,95 @@
+"""BM25 over jieba tokens, persisted beside Chroma with the same chunk ids."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from rag.components.tokenize import tokenize
+
+
+class KeywordIndex:
+    """Tokens live in SQLite (durable, incremental); the bm25s matrix is rebuilt from them when stale.
+
+    bm25s indexes are static (no incremental add or delete), so the durable part is the token table
+    and the BM25 matrix is derived: rebuilding it from stored tokens takes seconds even for 70k chunks.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
+        self._db.commit()
+        self._lock = threading.Lock()
+        self._bm25 = None
+        self._ids: list[str] = []
+        self._df: Counter[str] = Counter()
+        self._stale = True
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
+
+    def ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT chunk_id FROM tokens")}
+
+    def add(self, items: list[tuple[str, str]]) -> None:
+        """Index (chunk_id, text) pairs; an existing id is replaced."""
+        rows = [(cid, " ".join(tokenize(text))) for cid, text in items]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
+            self._db.commit()
+            self._stale = True
+
+    def delete(self, chunk_ids: list[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM tokens WHERE chunk_id = ?", [(c,) for c in chunk_ids])
+            self._db.commit()
+            self._stale = True
+
+    def _rebuild(self) -> None:
+        import bm25s
+
+        rows = self._db.execute("SELECT chunk_id, tokens FROM tokens ORDER BY rowid").fetchall()
+        self._ids = [r[0] for r in rows]
+        corpus = [r[1].split() or ["\u0000"] for r in rows]
+        self._df = Counter(t for toks in corpus for t in set(toks))
+        if corpus:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+            self._bm25 = bm25
+        else:
+            self._bm25 = None
+        self._stale = False
+
+    def _ready(self) -> None:
+        with self._lock:
+            if self._stale:
+                self._rebuild()
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk_id, BM25 score) best first; chunks sharing no term with the query are left out."""
+        self._ready()
+        terms = tokenize(query)
+        if self._bm25 is None or not terms:
+            return []
+        k = min(k, len(self._ids))
+        docs, scores = self._bm25.retrieve([terms], k=k, show_progress=False)
+        return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency; unseen terms get the highest weight."""
+        self._ready()
+        n = max(len(self._ids), 1)
+        return math.log(1 + (n - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def idf_weights(index: KeywordIndex, terms: list[str]) -> np.ndarray:
+    return np.array([index.idf(t) for t in terms], dtype=np.float64)

@@ -1,0 +1,116 @@
+"""Chroma-backed vector store; the only module that imports chromadb."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rag.types import Chunk
+
+COLLECTION = "chunks"
+
+
+class EmbeddingSpaceMismatch(RuntimeError):
+    """The index was built with another embedding model; its vectors cannot be compared."""
+
+
+def _meta(chunk: Chunk) -> dict:
+    # Chroma metadata values must be scalars; extras travel as one JSON string.
+    return {
+        "doc_id": chunk.doc_id,
+        "title": chunk.title,
+        "source": chunk.source,
+        "start": chunk.start,
+        "end": chunk.end,
+        "page": chunk.page if chunk.page is not None else -1,
+        "extra": json.dumps(chunk.metadata, ensure_ascii=False),
+    }
+
+
+def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
+    page = meta.get("page", -1)
+    return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], text=text, title=meta.get("title", ""),
+                 source=meta.get("source", ""), start=int(meta.get("start", 0)), end=int(meta.get("end", 0)),
+                 page=None if page is None or page < 0 else int(page), metadata=json.loads(meta.get("extra") or "{}"))
+
+
+class ChromaVectorStore:
+    """Embedded Chroma (PersistentClient) in `<data_dir>/chroma`, one collection of chunks."""
+
+    def __init__(self, path: Path, space: str, dim: int) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+        self._col = self._client.get_or_create_collection(
+            COLLECTION,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_space": space, "dim": dim},
+        )
+        stored = (self._col.metadata or {}).get("embedding_space")
+        if stored and stored != space and self._col.count() > 0:
+            raise EmbeddingSpaceMismatch(
+                f"the index in {path} holds vectors from {stored!r} but the configured embedder produces "
+                f"{space!r}; switch embedding.backend back or delete the data directory and ingest again"
+            )
+        self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
+
+    def count(self) -> int:
+        return self._col.count()
+
+    def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        for i in range(0, len(chunks), self._batch):
+            part = chunks[i : i + self._batch]
+            self._col.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[i : i + self._batch].tolist(),
+                documents=[c.text for c in part],
+                metadatas=[_meta(c) for c in part],
+            )
+
+    def delete(self, chunk_ids: list[str]) -> None:
+        for i in range(0, len(chunk_ids), self._batch):
+            self._col.delete(ids=chunk_ids[i : i + self._batch])
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - cosine distance)."""
+        n = self.count()
+        if n == 0:
+            return []
+        res = self._col.query(query_embeddings=[vector.tolist()], n_results=min(k, n),
+                              include=["documents", "metadatas", "distances"])
+        return [
+            (_chunk(cid, text, meta), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                            res["distances"][0], strict=True)
+        ]
+
+    def get(self, chunk_ids: list[str]) -> list[Chunk]:
+        res = self._col.get(ids=chunk_ids, include=["documents", "metadatas"])
+        by_id = {cid: _chunk(cid, t, m) for cid, t, m in zip(res["ids"], res["documents"], res["metadatas"],
+                                                            strict=True)}
+        return [by_id[c] for c in chunk_ids if c in by_id]
+
+    def all_ids(self) -> list[str]:
+        ids: list[str] = []
+        offset = 0
+        while True:
+            res = self._col.get(include=[], limit=5000, offset=offset)
+            ids.extend(res["ids"])
+            if len(res["ids"]) < 5000:
+                return ids
+            offset += 5000
+
+    def iter_texts(self, batch: int = 2000):
+        """(chunk_id, text) for every stored chunk, for rebuilding the keyword index."""
+        offset = 0
+        while True:
+            res = self._col.get(include=["documents"], limit=batch, offset=offset)
+            yield from zip(res["ids"], res["documents"], strict=True)
+            if len(res["ids"]) < batch:
+                return
+            offset += batch

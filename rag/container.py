@@ -1,0 +1,95 @@
+"""Builds the service graph from settings, owning the data directory while it lives."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from rag.components.embedders import build_embedder
+from rag.lock import DataDirLock
+from rag.services.answer import AnswerService
+from rag.services.extractive import ExtractiveAnswerer
+from rag.services.ingest import IngestReport, IngestService
+from rag.services.library import Library
+from rag.services.retrieve import RetrieveService
+from rag.settings import Settings
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+
+def _build_reranker(settings: Settings):
+    if not settings.rerank.enabled:
+        return None
+    from rag.components.reranker import build_reranker
+
+    return build_reranker(settings.rerank)
+
+
+def _build_llm(settings: Settings, extractive: ExtractiveAnswerer, data_dir: Path):
+    """The cost-aware LLM router; None means the extractive answerer answers alone."""
+    try:
+        from rag.services.llm_answer import LLMAnswerService
+    except ImportError:
+        return None
+    return LLMAnswerService(settings.llm, fallback=extractive.answer, ledger_dir=data_dir,
+                            evidence=extractive.evidence)
+
+
+class Services:
+    """Everything a face needs, in-process. Holds the data-directory lock until `close()`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.lock = DataDirLock(self.data_dir)
+        self.lock.acquire()
+        try:
+            self.embedder = build_embedder(settings.embedding)
+            self.library = Library(self.data_dir, self.embedder)
+        except BaseException:
+            self.lock.release()
+            raise
+        self._write = threading.RLock()
+        self.ingester = IngestService(self.library, settings)
+        self.retriever = RetrieveService(self.library, settings.retrieval, reranker=_build_reranker(settings))
+        self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
+        self.llm = _build_llm(settings, self.extractive, self.data_dir)
+        self.answers = AnswerService(self.retriever, self.extractive, self.llm)
+
+    # The faces call these; writes are serialised so the three stores stay in step.
+    def ingest_paths(self, paths: list[str], progress: bool = False) -> IngestReport:
+        with self._write:
+            return self.ingester.ingest_paths(paths, progress=progress)
+
+    def ingest_bytes(self, data: bytes, name: str) -> IngestReport:
+        with self._write:
+            return self.ingester.ingest_bytes(data, name, source=name, origin=f"upload:{name}")
+
+    def delete_document(self, doc_id: str) -> bool:
+        with self._write:
+            return self.library.remove(doc_id)
+
+    def list_documents(self) -> list[dict]:
+        return [d.to_dict() for d in self.library.documents()]
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        return self.answers.ask(question, top_k)
+
+    def health(self) -> dict:
+        out = {"status": "ok", "data_dir": str(self.data_dir), **self.library.stats(),
+               "embedder": self.embedder.describe()}
+        if self.llm is not None:
+            out["llm"] = self.llm.health()
+        return out
+
+    def close(self) -> None:
+        self.library.close()
+        self.lock.release()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Services: ingest, retrieve, answer, evaluate. Faces call these in-process."""

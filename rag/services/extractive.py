@@ -1,0 +1,92 @@
+"""Tier-0 answerer: quotes the retrieved sentences that best match the question, each with its [n]."""
+
+from __future__ import annotations
+
+import re
+
+from ingest.chunking import split_sentences
+from rag.components.keyword_index import KeywordIndex
+from rag.components.tokenize import normalise, tokenize
+from rag.settings import AnswerSettings
+from rag.types import Answer, Citation, Hit
+
+REFUSAL = "资料中没有找到能回答这个问题的内容。"
+EMPTY_INDEX = "资料库中还没有文档，请先导入资料。"
+_QUANTITY_RE = re.compile(r"多少|几|价格|定价|价钱|费用|比例|数量|多大|多高|多长|多久|何时|哪一年|哪年|什么时候|日期")
+_DIGIT_RE = re.compile(r"\d")
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+class ExtractiveAnswerer:
+    """Scores sentences by IDF-weighted coverage of the question's jieba terms; refuses on weak evidence."""
+
+    def __init__(self, keywords: KeywordIndex, settings: AnswerSettings) -> None:
+        self.keywords = keywords
+        self.settings = settings
+
+    def _terms(self, question: str) -> tuple[list[str], list[float]]:
+        terms = list(dict.fromkeys(tokenize(question)))
+        return terms, [self.keywords.idf(t) for t in terms]
+
+    @staticmethod
+    def _coverage(text: str, terms: list[str], weights: list[float]) -> float:
+        total = sum(weights)
+        if total <= 0:
+            return 0.0
+        low = normalise(text).lower()
+        return sum(w for t, w in zip(terms, weights, strict=True) if t in low) / total
+
+    def evidence(self, question: str, hits: list[Hit]) -> float:
+        """Best share of the question's keyword weight that one retrieved chunk covers, in [0, 1]."""
+        terms, weights = self._terms(question)
+        if not hits or not terms:
+            return 0.0
+        return max(self._coverage(h.chunk.text, terms, weights) for h in hits)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        if not hits:
+            return Answer(answer=EMPTY_INDEX if self.keywords.count() == 0 else REFUSAL, citations=[],
+                          model="extractive", refused=True, details={"evidence": 0.0})
+        terms, weights = self._terms(question)
+        evidence = self.evidence(question, hits)
+        if evidence < self.settings.min_evidence:
+            return Answer(answer=REFUSAL, citations=[], model="extractive", refused=True,
+                          details={"evidence": round(evidence, 3)})
+        wants_number = bool(_QUANTITY_RE.search(question))
+        candidates: list[tuple[float, int, str]] = []
+        for rank, hit in enumerate(hits, start=1):
+            for sent in split_sentences(hit.chunk.text):
+                sent = sent.strip()
+                if len(sent) < 6 or sent == hit.chunk.title.strip():
+                    continue
+                score = self._coverage(sent, terms, weights) + 0.05 / rank
+                if wants_number and _DIGIT_RE.search(sent):
+                    score += 0.1
+                candidates.append((score, rank, sent))
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        chosen: list[tuple[float, int, str]] = []
+        for cand in candidates:
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            if chosen and cand[0] < 0.6 * chosen[0][0]:
+                break
+            grams = _bigrams(cand[2])
+            if any(len(grams & _bigrams(c[2])) > 0.6 * max(1, min(len(grams), len(_bigrams(c[2])))) for c in chosen):
+                continue  # near-duplicate of a sentence already quoted
+            chosen.append(cand)
+        if not chosen:
+            return Answer(answer=REFUSAL, citations=[], model="extractive", refused=True,
+                          details={"evidence": round(evidence, 3)})
+        text = "".join(f"{sent}[{rank}]" for _, rank, sent in chosen)
+        cited = sorted({rank for _, rank, _ in chosen})
+        return Answer(answer=text, citations=[citation(n, hits[n - 1]) for n in cited], model="extractive",
+                      details={"evidence": round(evidence, 3)})
+
+
+def citation(n: int, hit: Hit) -> Citation:
+    c = hit.chunk
+    return Citation(n=n, doc_id=c.doc_id, title=c.title, source=c.source, page=c.page, text=c.text,
+                    score=round(float(hit.score), 4))

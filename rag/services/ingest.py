@@ -1,0 +1,145 @@
+"""Files in, chunks out: read, chunk, skip what is already indexed, replace what changed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ingest.chunking import ChineseChunker
+from ingest.errors import FileTooLargeError, IngestError
+from ingest.readers import SUPPORTED_EXTS, read_bytes
+from rag.services.library import Library
+from rag.settings import Settings
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+EMBED_BATCH_CHUNKS = 64
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did, per outcome, so a user sees exactly what was and was not indexed."""
+
+    added: list[dict] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    chunks: int = 0
+
+    def merge(self, other: IngestReport) -> None:
+        self.added += other.added
+        self.unchanged += other.unchanged
+        self.removed += other.removed
+        self.errors += other.errors
+        self.chunks += other.chunks
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "unchanged": self.unchanged, "removed": self.removed,
+                "errors": self.errors, "chunks": self.chunks}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and folders walked recursively for supported extensions (hidden ones skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in SUPPORTED_EXTS and f.suffix
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            out.append(p)
+    return out
+
+
+class IngestService:
+    """Reads files into documents and hands new ones to the library in embedding-sized batches."""
+
+    def __init__(self, library: Library, settings: Settings) -> None:
+        self.library = library
+        self.max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
+        self.chunker = ChineseChunker(settings.chunking.chunk_size, settings.chunking.chunk_overlap)
+
+    def ingest_paths(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
+        report = IngestReport()
+        files = expand_paths(paths)
+        for path in tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2):
+            origin = str(path.resolve())
+            try:
+                if not path.exists():
+                    raise IngestError(f"{path}: no such file or directory")
+                size = path.stat().st_size
+                if size > self.max_bytes:
+                    raise FileTooLargeError(
+                        f"{path}: {size / 2**20:.1f} MB is over the {self.max_bytes / 2**20:.0f} MB limit "
+                        "(ingest.max_file_mb)")
+                data = path.read_bytes()
+            except (IngestError, OSError) as exc:
+                report.errors.append({"path": str(path), "error": str(exc)})
+                continue
+            report.merge(self.ingest_bytes(data, path.name, source=str(path), origin=origin, progress=progress))
+        return report
+
+    def ingest_bytes(self, data: bytes, name: str, source: str | None = None, origin: str | None = None,
+                     progress: bool = False) -> IngestReport:
+        """Ingest one file's bytes; a refused file becomes an entry in `errors`, never an exception."""
+        report = IngestReport()
+        origin = origin or name
+        try:
+            if len(data) > self.max_bytes:
+                raise FileTooLargeError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
+                                        f"{self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)")
+            docs = read_bytes(data, name, source=source or name)
+            if not docs:
+                raise IngestError(f"{name}: no documents found in the file")
+        except IngestError as exc:
+            report.errors.append({"path": source or name, "error": str(exc)})
+            return report
+        except Exception as exc:  # a reader bug must not take the batch down; say what failed
+            log.exception("reader failed on %s", name)
+            report.errors.append({"path": source or name, "error": f"{name}: could not be read ({exc})"})
+            return report
+        self._store(docs, origin, report, progress)
+        return report
+
+    def _store(self, docs: list[Document], origin: str, report: IngestReport, progress: bool) -> None:
+        new_ids = {d.doc_id for d in docs}
+        for old in self.library.registry.by_origin(origin):
+            if old not in new_ids:  # the file changed: its old version goes
+                self.library.remove(old)
+                report.removed.append(old)
+        seen: set[str] = set()
+        todo: list[tuple[Document, list[Chunk]]] = []
+        for doc in docs:
+            if doc.doc_id in seen or self.library.has(doc.doc_id):
+                report.unchanged += 1
+                continue
+            seen.add(doc.doc_id)
+            todo.append((doc, self.chunker.chunk(doc)))
+        total = sum(len(cs) for _, cs in todo)
+        bar = tqdm(total=total, desc="embed", unit="chunk", disable=not progress or total < 2 * EMBED_BATCH_CHUNKS)
+        batch: list[tuple[Document, list[Chunk]]] = []
+        size = 0
+        for doc, chunks in todo:
+            batch.append((doc, chunks))
+            size += len(chunks)
+            if size >= EMBED_BATCH_CHUNKS:
+                self._flush(batch, origin, report, bar)
+                batch, size = [], 0
+        self._flush(batch, origin, report, bar)
+        bar.close()
+
+    def _flush(self, batch: list[tuple[Document, list[Chunk]]], origin: str, report: IngestReport, bar: tqdm) -> None:
+        if not batch:
+            return
+        self.library.add_many(batch, origin=origin)
+        for doc, chunks in batch:
+            report.added.append({"doc_id": doc.doc_id, "title": doc.title, "source": doc.source,
+                                 "chunks": len(chunks)})
+            report.chunks += len(chunks)
+        bar.update(sum(len(cs) for _, cs in batch))

@@ -1,0 +1,82 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 (jieba) candidates fused into one ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rag.services.library import Library
+from rag.settings import RetrievalSettings
+from rag.types import Chunk, Hit
+
+# Fusion is written here rather than through llama-index's QueryFusionRetriever: our two retrievers are
+# not llama-index retrievers, and we keep each retriever's raw score on the hit (the answerer and the
+# evaluation use them), which QueryFusionRetriever's fused NodeWithScore drops.
+
+
+def _minmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    if hi - lo < 1e-12:
+        return {k: 1.0 for k in scores}
+    return {k: (v - lo) / (hi - lo) for k, v in scores.items()}
+
+
+def fuse_weighted(dense: dict[str, float], keyword: dict[str, float], dense_weight: float) -> dict[str, float]:
+    """Min-max normalise each list, then mix; a chunk missing from a list gets 0 from it."""
+    d, k = _minmax(dense), _minmax(keyword)
+    return {cid: dense_weight * d.get(cid, 0.0) + (1 - dense_weight) * k.get(cid, 0.0) for cid in d.keys() | k.keys()}
+
+
+def fuse_rrf(dense: list[str], keyword: list[str], k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion: sum of 1 / (k + rank) over the lists a chunk appears in."""
+    out: dict[str, float] = {}
+    for ranking in (dense, keyword):
+        for rank, cid in enumerate(ranking, start=1):
+            out[cid] = out.get(cid, 0.0) + 1.0 / (k + rank)
+    return out
+
+
+class RetrieveService:
+    """Turns a question into ranked hits with their dense and keyword scores."""
+
+    def __init__(self, library: Library, settings: RetrievalSettings,
+                 reranker: Callable[[str, list[Hit]], list[Hit]] | None = None) -> None:
+        self.library = library
+        self.settings = settings
+        self.reranker = reranker
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        s = self.settings
+        top_k = top_k or s.top_k
+        n_cand = max(s.candidates, top_k)
+        dense_hits: list[tuple[Chunk, float]] = []
+        if s.fusion != "keyword":
+            dense_hits = self.library.vectors.query(self.library.embedder.embed_query(question), n_cand)
+        kw_hits: list[tuple[str, float]] = []
+        if s.fusion != "dense":
+            kw_hits = self.library.keywords.search(question, n_cand)
+        dense = {c.chunk_id: score for c, score in dense_hits}
+        keyword = dict(kw_hits)
+        if s.fusion == "dense":
+            fused = dict(dense)
+        elif s.fusion == "keyword":
+            fused = dict(keyword)
+        elif s.fusion == "rrf":
+            fused = fuse_rrf([c.chunk_id for c, _ in dense_hits], [cid for cid, _ in kw_hits], s.rrf_k)
+        else:
+            fused = fuse_weighted(dense, keyword, s.dense_weight)
+        keep = max(top_k, self.reranker_top_n()) if self.reranker else top_k
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))[:keep]
+        chunks = {c.chunk_id: c for c, _ in dense_hits}
+        missing = [cid for cid in ranked if cid not in chunks]
+        if missing:
+            chunks.update({c.chunk_id: c for c in self.library.vectors.get(missing)})
+        hits = [Hit(chunk=chunks[cid], score=fused[cid], dense_score=dense.get(cid), keyword_score=keyword.get(cid))
+                for cid in ranked if cid in chunks]
+        if self.reranker and hits:
+            hits = self.reranker(question, hits)
+        return hits[:top_k]
+
+    def reranker_top_n(self) -> int:
+        return getattr(self.reranker, "top_n", 0) or 0
