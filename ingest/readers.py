@@ -100,7 +100,8 @@ def parse_crud_lines(text: str, source: str) -> list[Document]:
 
 def _is_news_record(text: str) -> bool:
     head = text[:2000]
-    return bool(re.search(r"^\s*标题\s*[:：]", head, re.M)) and bool(re.search(r"^\s*(总结|重大事件摘要)\s*[:：]", text, re.M))
+    has_title = re.search(r"^\s*标题\s*[:：]", head, re.M)
+    return bool(has_title) and bool(re.search(r"^\s*(总结|重大事件摘要)\s*[:：]", text, re.M))
 
 
 def _is_crud(text: str) -> bool:

@@ -107,6 +107,12 @@ class IngestService:
         self._store(docs, origin, report, progress)
         return report
 
+    def ingest_documents(self, docs: list[Document], origin: str, progress: bool = False) -> IngestReport:
+        """Ingest already-parsed documents (evaluation corpora, programmatic callers)."""
+        report = IngestReport()
+        self._store(docs, origin, report, progress)
+        return report
+
     def _store(self, docs: list[Document], origin: str, report: IngestReport, progress: bool) -> None:
         new_ids = {d.doc_id for d in docs}
         for old in self.library.registry.by_origin(origin):

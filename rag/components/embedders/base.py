@@ -14,7 +14,7 @@ class Embedder(ABC):
     space: str = ""
     dim: int = 0
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> None:  # noqa: B027 - optional hook, most backends load lazily
         """Load heavy weights now rather than on the first request."""
 
     @abstractmethod

@@ -1,0 +1,1 @@
+"""Evaluation data loaders, metrics and calibration scripts over the shared datasets."""

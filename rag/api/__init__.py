@@ -1,0 +1,1 @@
+"""FastAPI routers: thin faces over the in-process services."""

@@ -1,0 +1,40 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., max_length=2000, description="the question, in Chinese or English")
+    top_k: int | None = Field(None, ge=1, le=50, description="passages to retrieve (default: settings)")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question must not be empty")
+        return v.strip()
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    page: int | None
+    text: str
+    score: float
+
+
+class AskResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")  # provider, tokens, tried… come from the LLM router
+
+    answer: str
+    citations: list[CitationOut]
+    model: str
+    cost: float = Field(description="CNY")
+    latency_ms: float
+    refused: bool

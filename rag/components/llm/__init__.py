@@ -1,0 +1,1 @@
+"""Cheapest-adequate LLM answering: provider routing, grounded prompts, citation checks, cost ledger."""

@@ -1,0 +1,1 @@
+"""Test helpers shipped with the package (scripted servers), importable by the test suite."""

@@ -1,0 +1,52 @@
+"""Hybrid retrieval fuses both retrievers; the extractive answerer cites what it quotes and refuses on weak evidence."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.services.extractive import REFUSAL
+from rag.services.retrieve import fuse_rrf, fuse_weighted
+from tests.conftest import SEED_QUESTION, SEEDS
+
+
+def test_weighted_fusion_normalises_each_list():
+    fused = fuse_weighted({"a": 0.9, "b": 0.8}, {"b": 12.0, "c": 3.0}, dense_weight=0.7)
+    assert fused["a"] == pytest.approx(0.7) and fused["b"] == pytest.approx(0.3) and fused["c"] == 0.0
+
+
+def test_rrf_rewards_agreement():
+    fused = fuse_rrf(["a", "b"], ["b", "c"], k=60)
+    assert max(fused, key=fused.get) == "b"
+
+
+def test_hits_carry_chunk_scores_and_metadata(services):
+    services.ingest_paths([str(SEEDS)])
+    hits = services.retriever.retrieve(SEED_QUESTION, top_k=3)
+    assert hits
+    top = hits[0]
+    assert top.dense_score is not None and top.keyword_score is not None
+    assert top.chunk.title.startswith("字节跳动") and top.chunk.source.startswith("https://")
+    assert top.chunk.metadata["kind"] == "news"
+
+
+def test_extractive_answer_cites_the_seed(services):
+    services.ingest_paths([str(SEEDS)])
+    ans = services.ask(SEED_QUESTION)
+    assert ans.model == "extractive" and ans.cost == 0 and ans.latency_ms > 0 and not ans.refused
+    assert "0.0008元/千Tokens" in ans.answer
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.answer)}
+    assert markers and markers == {c.n for c in ans.citations}
+    assert all(c.source.startswith("https://") for c in ans.citations)
+
+
+def test_unrelated_question_is_refused(services):
+    services.ingest_paths([str(SEEDS)])
+    ans = services.ask("火星表面的平均温度是多少摄氏度？")
+    assert ans.refused and ans.answer == REFUSAL and ans.citations == []
+
+
+def test_empty_index_says_so(services):
+    ans = services.ask("豆包的价格是多少？")
+    assert ans.refused and "还没有文档" in ans.answer

@@ -1,0 +1,1 @@
+"""Gradio chat UI, mounted into the FastAPI app at /ui."""
