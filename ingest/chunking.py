@@ -44,18 +44,22 @@ class ChineseChunker:
         )
 
     def chunk(self, doc: Document) -> list[Chunk]:
-        texts = self.splitter.split_text(doc.text)
+        """Chunks in document order; for paged documents chunks never cross a page, so `page` is exact."""
+        spans = [(start, end, page) for start, end, page in doc.pages] or [(0, len(doc.text), None)]
         chunks: list[Chunk] = []
-        cursor = 0
-        for i, text in enumerate(texts):
-            start = _locate(doc.text, text, cursor)
-            end = start + len(text)
-            cursor = start + 1
-            chunk_id = hashlib.sha256(f"{doc.doc_id}:{i}:{text}".encode()).hexdigest()[:24]
-            chunks.append(
-                Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source,
-                      start=start, end=end, page=_page_at(doc, start), metadata=dict(doc.metadata))
-            )
+        for span_start, span_end, page in spans:
+            section = doc.text[span_start:span_end]
+            cursor = 0
+            for text in self.splitter.split_text(section):
+                start = _locate(section, text, cursor)
+                cursor = start + 1
+                i = len(chunks)
+                chunk_id = hashlib.sha256(f"{doc.doc_id}:{i}:{text}".encode()).hexdigest()[:24]
+                chunks.append(
+                    Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source,
+                          start=span_start + start, end=span_start + start + len(text), page=page,
+                          metadata=dict(doc.metadata))
+                )
         return chunks
 
 
@@ -69,10 +73,3 @@ def _locate(full: str, piece: str, cursor: int) -> int:
         head = piece[:20]
         pos = full.find(head, cursor)
     return max(pos, 0)
-
-
-def _page_at(doc: Document, offset: int) -> int | None:
-    for start, end, page in doc.pages:
-        if start <= offset < end + 2:
-            return page
-    return None
