@@ -12,7 +12,8 @@ _MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[
 _MARKERS_AFTER_END = re.compile(
     r"([。！？!?；;]+)((?:\s*[\[【［]\s*\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*\s*[\]】］])+)"
 )
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+# Sentences end at 。！？ (not at ；): a citation closing a compound sentence covers its clauses.
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
 _CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
