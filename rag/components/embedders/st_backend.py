@@ -34,7 +34,7 @@ class SentenceTransformerEmbedder(Embedder):
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(self.model_name, device=self.device, backend=self.st_backend)
-            self.dim = int(self._model.get_sentence_embedding_dimension())
+            self.dim = int(self._model.get_embedding_dimension())
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         self.warm_up()

