@@ -1,0 +1,97 @@
+"""Reranker plumbing on a tiny untrained CrossEncoder built in tmp_path (no download, no training)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rag.components.reranker import CrossEncoderReranker, build_reranker  # noqa: E402
+from rag.settings import RerankSettings  # noqa: E402
+from rag.types import Chunk, Hit  # noqa: E402
+
+WORDS = ["油价", "上涨", "下跌", "新能源", "汽车", "销量", "芯片", "出口", "政策", "银行", "利率", "股市",
+         "oil", "price", "chip", "bank", "rate", "sales", "car", "export"]
+
+
+def _tiny_cross_encoder(path: Path) -> Path:
+    """A 2-layer BERT classifier with a WordPiece vocab, saved the way CrossEncoder loads it."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = sorted({c for w in WORDS for c in w})
+    vocab = {t: i for i, t in enumerate(specials + chars + [f"##{c}" for c in chars] + WORDS)}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                   model_max_length=128)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=1)
+    BertForSequenceClassification(config).eval().save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+def _hits(texts: list[str]) -> list[Hit]:
+    return [
+        Hit(chunk=Chunk(chunk_id=f"c{i}", doc_id=f"d{i}", text=t, title=f"t{i}", source="s", start=0,
+                        end=len(t)), score=1.0 - i / 100)
+        for i, t in enumerate(texts)
+    ]
+
+
+TEXTS = ["油价 上涨", "芯片 出口 政策", "银行 利率 下跌", "新能源 汽车 销量", "oil price", "chip export",
+         "bank rate", "car sales", "股市 上涨", "汽车 出口"]
+
+
+def test_rerank_orders_by_cross_encoder_score(tmp_path: Path) -> None:
+    from sentence_transformers import CrossEncoder
+
+    model_dir = _tiny_cross_encoder(tmp_path / "ce")
+    reranker = CrossEncoderReranker(model_dir, top_n=len(TEXTS))
+    out = reranker.rerank("油价 price", _hits(TEXTS))
+    expected = CrossEncoder(str(model_dir)).predict([("油价 price", t) for t in TEXTS])
+    assert [h.score for h in out] == sorted((float(s) for s in expected), reverse=True)
+    by_text = {t: float(s) for t, s in zip(TEXTS, expected, strict=True)}
+    assert all(h.score == pytest.approx(by_text[h.chunk.text]) for h in out)
+    assert len({h.score for h in out}) > 1  # an untrained model still separates the passages
+
+
+def test_top_n_limits_what_is_rescored(tmp_path: Path) -> None:
+    reranker = CrossEncoderReranker(_tiny_cross_encoder(tmp_path / "ce"), top_n=3)
+    hits = _hits(TEXTS)
+    out = reranker.rerank("芯片", hits)
+    assert len(out) == 3
+    assert {h.chunk.chunk_id for h in out} == {"c0", "c1", "c2"}
+    assert [h.score for h in hits] == [1.0 - i / 100 for i in range(len(TEXTS))]  # inputs untouched
+    assert reranker.rerank("芯片", []) == []
+
+
+def test_build_reranker_from_settings(tmp_path: Path) -> None:
+    assert build_reranker(RerankSettings(enabled=False)) is None
+    model_dir = _tiny_cross_encoder(tmp_path / "ce")
+    reranker = build_reranker(RerankSettings(enabled=True, model=str(model_dir), top_n=2))
+    assert isinstance(reranker, CrossEncoderReranker)
+    assert len(reranker.rerank("bank", _hits(TEXTS))) == 2
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        CrossEncoderReranker(missing)
+    with pytest.raises(ValueError, match="rerank.model is empty"):
+        build_reranker(RerankSettings(enabled=True, model=""))
+    with pytest.raises(ValueError, match="top_n"):
+        CrossEncoderReranker(missing, top_n=0)
