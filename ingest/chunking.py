@@ -36,7 +36,7 @@ class ChineseChunker:
         self.splitter = SentenceSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
-            separator="",
+            separator=" ",  # last resort before single characters, for clauses with no punctuation
             paragraph_separator="\n\n",
             chunking_tokenizer_fn=split_sentences,
             secondary_chunking_regex=_CLAUSE_REGEX,

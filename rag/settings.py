@@ -50,7 +50,7 @@ class RerankSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     min_evidence: float = Field(
-        0.35, ge=0, le=1, description="refuse when the question's keywords are covered less than this"
+        0.5, ge=0, le=1, description="refuse when the question's keywords are covered less than this"
     )
     max_sentences: int = Field(3, ge=1, description="sentences the extractive answerer quotes")
 

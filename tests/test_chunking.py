@@ -42,3 +42,11 @@ def test_overlong_sentence_breaks_at_commas_not_inside_numbers():
     joined = " ".join(c.text for c in chunks)
     for i in range(40):
         assert f"1,234.5{i}元" in joined
+
+
+def test_text_without_any_punctuation_or_spaces_still_chunks():
+    text = "豆包大模型价格战" * 200  # 1,600 characters, not one break opportunity
+    doc = Document(doc_id="d", text=text, title="t", source="s")
+    chunks = ChineseChunker(chunk_size=300, chunk_overlap=30).chunk(doc)
+    assert len(chunks) >= 6 and all(len(c.text) <= 300 for c in chunks)
+    assert all(doc.text[c.start : c.end] == c.text for c in chunks)

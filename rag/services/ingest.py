@@ -126,7 +126,16 @@ class IngestService:
                 report.unchanged += 1
                 continue
             seen.add(doc.doc_id)
-            todo.append((doc, self.chunker.chunk(doc)))
+            try:
+                chunks = self.chunker.chunk(doc)
+            except Exception as exc:  # one bad document must not sink the batch; say which one
+                log.exception("chunking failed for %s", doc.source)
+                report.errors.append({"path": doc.source, "error": f"{doc.title}: could not be chunked ({exc})"})
+                continue
+            if not chunks:
+                report.errors.append({"path": doc.source, "error": f"{doc.title}: no text to index"})
+                continue
+            todo.append((doc, chunks))
         total = sum(len(cs) for _, cs in todo)
         bar = tqdm(total=total, desc="embed", unit="chunk", disable=not progress or total < 2 * EMBED_BATCH_CHUNKS)
         batch: list[tuple[Document, list[Chunk]]] = []
