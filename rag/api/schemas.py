@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.types import Citation
+
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -19,21 +21,11 @@ class AskRequest(BaseModel):
         return v.strip()
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    source: str
-    page: int | None
-    text: str
-    score: float
-
-
 class AskResponse(BaseModel):
     model_config = ConfigDict(extra="allow")  # provider, tokens, tried… come from the LLM router
 
     answer: str
-    citations: list[CitationOut]
+    citations: list[Citation]  # the shared dataclass: one definition for services and the API
     model: str
     cost: float = Field(description="CNY")
     latency_ms: float
