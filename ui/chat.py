@@ -17,7 +17,8 @@ def format_citations(answer: dict[str, Any]) -> str:
     for c in answer["citations"]:
         where = c["source"] + (f"，第 {c['page']} 页" if c.get("page") else "")
         text = c["text"] if len(c["text"]) <= 400 else c["text"][:400] + "…"
-        blocks.append(f"**[{c['n']}] {c['title']}**  \n<small>{where} · 相关度 {c['score']:.3f}</small>\n\n> "
+        score = f"检索排序分（本次结果内相对值）{c['score']:.3f}"
+        blocks.append(f"**[{c['n']}] {c['title']}**  \n<small>{where} · {score}</small>\n\n> "
                       + text.replace("\n", "\n> "))
     return "\n\n".join(blocks)
 
