@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from rag.services.ingest import expand_paths
+from rag.services.ingest import IngestReport, expand_paths
 
 
 class RemoteError(RuntimeError):
@@ -32,19 +32,16 @@ class RemoteServices:
     def ingest_paths(self, paths: list[str], progress: bool = False) -> dict:
         from tqdm import tqdm
 
-        report: dict = {"added": [], "unchanged": 0, "removed": [], "errors": [], "chunks": 0}
+        report = IngestReport()
         files = expand_paths(paths)
         for path in tqdm(files, desc="upload", unit="file", disable=not progress or len(files) < 2):
             if not Path(path).is_file():
-                report["errors"].append({"path": str(path), "error": f"{path}: no such file or directory"})
+                report.errors.append({"path": str(path), "error": f"{path}: no such file or directory"})
                 continue
             with open(path, "rb") as fh:
                 part = self._check(self._http.post("/documents", files=[("files", (Path(path).name, fh))]))
-            for key in ("added", "removed", "errors"):
-                report[key] += part[key]
-            report["unchanged"] += part["unchanged"]
-            report["chunks"] += part["chunks"]
-        return report
+            report.merge(IngestReport(**part))
+        return report.to_dict()
 
     def ask(self, question: str, top_k: int | None = None) -> dict:
         body: dict = {"question": question}

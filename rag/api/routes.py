@@ -10,6 +10,7 @@ from fastapi.sse import EventSourceResponse
 
 from rag.api.schemas import AskRequest, AskResponse
 from rag.container import Services
+from rag.services.ingest import IngestReport
 
 router = APIRouter()
 
@@ -54,17 +55,13 @@ async def upload_documents(files: list[UploadFile], request: Request) -> dict:
     if declared > limit + 64 * 1024 * len(files):
         raise HTTPException(413, f"upload of {declared / 2**20:.1f} MB is over the "
                                  f"{limit / 2**20:.0f} MB limit (server.max_upload_mb)")
-    report: dict = {"added": [], "unchanged": 0, "removed": [], "errors": [], "chunks": 0}
+    report = IngestReport()
     for f in files:
         data = await f.read(limit + 1)
         name = f.filename or "upload.txt"
         if len(data) > limit:
-            report["errors"].append({"path": name, "error": f"{name}: over the {limit / 2**20:.0f} MB upload "
-                                                             "limit (server.max_upload_mb)"})
+            report.errors.append({"path": name, "error": f"{name}: over the {limit / 2**20:.0f} MB upload "
+                                                          "limit (server.max_upload_mb)"})
             continue
-        part = (await run_in_threadpool(services.ingest_bytes, data, name)).to_dict()
-        for key in ("added", "removed", "errors"):
-            report[key] += part[key]
-        report["unchanged"] += part["unchanged"]
-        report["chunks"] += part["chunks"]
-    return report
+        report.merge(await run_in_threadpool(services.ingest_bytes, data, name))
+    return report.to_dict()

@@ -8,8 +8,6 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from rag.components.tokenize import tokenize
 
 
@@ -90,6 +88,3 @@ class KeywordIndex:
     def close(self) -> None:
         self._db.close()
 
-
-def idf_weights(index: KeywordIndex, terms: list[str]) -> np.ndarray:
-    return np.array([index.idf(t) for t in terms], dtype=np.float64)
