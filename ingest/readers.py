@@ -131,11 +131,9 @@ def read_html(data: bytes, source: str) -> list[Document]:
 
     text, _ = decode_bytes(data, source)
     soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
-        if tag.name == "head":
-            continue
-        tag.decompose()
     title = soup.title.get_text(strip=True) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "template", "svg"]):
+        tag.decompose()
     if soup.head:
         soup.head.decompose()
     blocks = [b.strip() for b in soup.get_text("\n").split("\n")]

@@ -12,6 +12,7 @@ from rag.services.answer import AnswerService
 from rag.services.extractive import ExtractiveAnswerer
 from rag.services.ingest import IngestReport, IngestService
 from rag.services.library import Library
+from rag.services.llm_answer import LLMAnswerService
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
 from rag.types import Answer
@@ -25,16 +26,6 @@ def _build_reranker(settings: Settings):
     from rag.components.reranker import build_reranker
 
     return build_reranker(settings.rerank)
-
-
-def _build_llm(settings: Settings, extractive: ExtractiveAnswerer, data_dir: Path):
-    """The cost-aware LLM router; None means the extractive answerer answers alone."""
-    try:
-        from rag.services.llm_answer import LLMAnswerService
-    except ImportError:
-        return None
-    return LLMAnswerService(settings.llm, fallback=extractive.answer, ledger_dir=data_dir,
-                            evidence=extractive.evidence)
 
 
 class Services:
@@ -55,7 +46,9 @@ class Services:
         self.ingester = IngestService(self.library, settings)
         self.retriever = RetrieveService(self.library, settings.retrieval, reranker=_build_reranker(settings))
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
-        self.llm = _build_llm(settings, self.extractive, self.data_dir)
+        # The cost-aware router; with no provider configured it hands every question to the extractive tier.
+        self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
+                                    evidence=self.extractive.evidence)
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
 
     # The faces call these; writes are serialised so the three stores stay in step.
@@ -78,11 +71,8 @@ class Services:
         return self.answers.ask(question, top_k)
 
     def health(self) -> dict:
-        out = {"status": "ok", "data_dir": str(self.data_dir), **self.library.stats(),
-               "embedder": self.embedder.describe()}
-        if self.llm is not None:
-            out["llm"] = self.llm.health()
-        return out
+        return {"status": "ok", "data_dir": str(self.data_dir), **self.library.stats(),
+                "embedder": self.embedder.describe(), "llm": self.llm.health()}
 
     def close(self) -> None:
         self.library.close()

@@ -21,7 +21,6 @@ def server(tmp_path) -> Iterator[UvicornThread]:
     settings = make_settings(tmp_path / "data")
     settings.server.max_upload_mb = 0.05
     app = create_app(settings)
-    app.state  # noqa: B018 - the app is built eagerly, lock included
     with UvicornThread(app) as srv:
         yield srv
 

@@ -41,7 +41,9 @@ class ExtractiveAnswerer:
 
     def evidence(self, question: str, hits: list[Hit]) -> float:
         """Best share of the question's keyword weight that one retrieved chunk covers, in [0, 1]."""
-        terms, weights = self._terms(question)
+        return self._evidence(hits, *self._terms(question))
+
+    def _evidence(self, hits: list[Hit], terms: list[str], weights: list[float]) -> float:
         if not hits or not terms:
             return 0.0
         return max(self._coverage(h.chunk.text, terms, weights) for h in hits)
@@ -51,7 +53,7 @@ class ExtractiveAnswerer:
             return Answer(answer=EMPTY_INDEX if self.keywords.count() == 0 else REFUSAL, citations=[],
                           model="extractive", refused=True, details={"evidence": 0.0})
         terms, weights = self._terms(question)
-        evidence = self.evidence(question, hits)
+        evidence = self._evidence(hits, terms, weights)
         if evidence < self.settings.min_evidence:
             return Answer(answer=REFUSAL, citations=[], model="extractive", refused=True,
                           details={"evidence": round(evidence, 3)})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -297,8 +297,8 @@ class LLMAnswerService:
 
     def _try_in_order(
         self, cands: list[Candidate], streaming: bool, run: _Run, evidence: float | None
-    ) -> Iterator[dict[str, Any] | _Attempt]:
-        """Call candidates cheapest first until one answers; yields events, then the _Attempt if any."""
+    ) -> Generator[dict[str, Any], None, _Attempt | None]:
+        """Call candidates cheapest first until one answers; yields events and returns the _Attempt if any."""
         for cand in cands:
             sink: list[_Attempt] = []
             # re-check: an earlier call in this request may have exhausted the rpm window
@@ -315,8 +315,8 @@ class LLMAnswerService:
                 continue
             yield from self._call(cand, streaming, run, evidence, sink)
             if sink:
-                yield sink[0]
-                return
+                return sink[0]
+        return None
 
     def _run(self, question: str, hits: list[Hit], streaming: bool) -> Iterator[dict[str, Any]]:
         started = time.perf_counter()
@@ -340,12 +340,7 @@ class LLMAnswerService:
                     "reason": s.reason,
                 }
             )
-        first: _Attempt | None = None
-        for item in self._try_in_order(cands, streaming, run, evidence):
-            if isinstance(item, _Attempt):
-                first = item
-            else:
-                yield item
+        first = yield from self._try_in_order(cands, streaming, run, evidence)
         if first is None:
             problems = (
                 "; ".join(f"{t['provider']}: {t['reason']}" for t in run.tried) or "none could be ranked"
@@ -374,12 +369,7 @@ class LLMAnswerService:
                 log.info("escalating from %s: %s", first.cand.provider.name, why)
                 if streaming:
                     yield {"type": "reset", "reason": f"escalating from {first.cand.provider.name}: {why}"}
-                second: _Attempt | None = None
-                for item in self._try_in_order(targets, streaming, run, evidence):
-                    if isinstance(item, _Attempt):
-                        second = item
-                    else:
-                        yield item
+                second = yield from self._try_in_order(targets, streaming, run, evidence)
                 if second is None:
                     extra.pop("escalated_from")
                     first_entry.update(outcome="answered", reason=f"ungrounded: {why}")
