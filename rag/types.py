@@ -34,6 +34,59 @@ class Chunk:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _date_key(value: object) -> str | None:
+    """`2023-08-11 15:10`, `2023/8/11`, `2023年8月11日` → `2023-08-11`; None when there is no full date."""
+    import re
+
+    m = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", str(value or ""))
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
+
+
+@dataclass
+class Filters:
+    """Metadata restrictions applied inside both the dense and the keyword search (empty = everything).
+
+    Lists match any of their values; different fields must all match. Industry and keywords match the
+    news record's `行业` / `关键词` fields as substrings; dates compare the document's `date` field.
+    """
+
+    industry: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    date_from: str | None = None
+    date_to: str | None = None
+    doc_ids: list[str] = field(default_factory=list)
+    source: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.industry or self.keywords or self.date_from or self.date_to or self.doc_ids
+                    or self.source)
+
+    def matches(self, doc_id: str, source: str, metadata: dict[str, Any]) -> bool:
+        """Whether one document passes every given restriction."""
+        if self.doc_ids and doc_id not in self.doc_ids:
+            return False
+        if self.source and self.source.lower() not in (source or "").lower():
+            return False
+        if self.industry and not any(i and i in str(metadata.get("industry") or "") for i in self.industry):
+            return False
+        if self.keywords:
+            hay = f"{metadata.get('keywords') or ''} {metadata.get('ai_tech') or ''}".lower()
+            if not any(k and k.lower() in hay for k in self.keywords):
+                return False
+        if self.date_from or self.date_to:
+            day = _date_key(metadata.get("date"))
+            if day is None:
+                return False
+            if self.date_from and day < (_date_key(self.date_from) or self.date_from):
+                return False
+            if self.date_to and day > (_date_key(self.date_to) or self.date_to):
+                return False
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
 @dataclass
 class Hit:
     """A retrieved chunk with the scores that ranked it."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from rag.types import Filters
 
 
 @dataclass
@@ -62,11 +65,38 @@ class DocRegistry:
     def list(self) -> list[DocRecord]:
         return [self._rec(r) for r in self._db.execute("SELECT * FROM documents ORDER BY added_at, doc_id")]
 
+    def page(self, offset: int = 0, limit: int = 50) -> list[DocRecord]:
+        """One page of documents, oldest first (stable order for paging)."""
+        rows = self._db.execute("SELECT * FROM documents ORDER BY added_at, doc_id LIMIT ? OFFSET ?",
+                                (limit, offset))
+        return [self._rec(r) for r in rows]
+
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
 
+    def matching(self, filters: Filters) -> list[str]:
+        """Ids of the documents passing `filters` (a scan of the registry: metadata lives here as JSON)."""
+        rows = self._db.execute("SELECT doc_id, source, metadata FROM documents")
+        return [r[0] for r in rows if filters.matches(r[0], r[1] or "", json.loads(r[2] or "{}"))]
+
+    def industries(self) -> list[str]:
+        """Distinct 行业 values (split on the separators news records use), for filter pickers."""
+        found: set[str] = set()
+        for (meta,) in self._db.execute("SELECT metadata FROM documents"):
+            value = json.loads(meta or "{}").get("industry") or ""
+            found.update(p.strip() for p in re.split(r"[,，、;；/|\s]+", str(value)) if p.strip())
+        return sorted(found)
+
     def chunk_ids(self, doc_id: str) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
+
+    def chunk_ids_for(self, doc_ids: list[str]) -> set[str]:
+        out: set[str] = set()
+        for i in range(0, len(doc_ids), 500):  # SQLite caps bound parameters per statement
+            part = doc_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            out.update(r[0] for r in self._db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks})", part))
+        return out
 
     def all_chunk_ids(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}

@@ -69,14 +69,25 @@ class KeywordIndex:
             if self._stale:
                 self._rebuild()
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk_id, BM25 score) best first; chunks sharing no term with the query are left out."""
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, BM25 score) best first; chunks sharing no term with the query are left out.
+
+        `allowed` restricts the search to those chunk ids inside BM25 scoring (bm25s' weight mask), so a
+        metadata filter never empties a top-k that was cut before filtering.
+        """
         self._ready()
         terms = tokenize(query)
         if self._bm25 is None or not terms:
             return []
+        mask = None
+        if allowed is not None:
+            import numpy as np
+
+            mask = np.fromiter((cid in allowed for cid in self._ids), dtype=np.float32, count=len(self._ids))
+            if not mask.any():
+                return []
         k = min(k, len(self._ids))
-        docs, scores = self._bm25.retrieve([terms], k=k, show_progress=False)
+        docs, scores = self._bm25.retrieve([terms], k=k, show_progress=False, weight_mask=mask)
         return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def idf(self, term: str) -> float:

@@ -76,12 +76,18 @@ class ChromaVectorStore:
         for i in range(0, len(chunk_ids), self._batch):
             self._col.delete(ids=chunk_ids[i : i + self._batch])
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity (1 - cosine distance)."""
+    def query(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - cosine distance), optionally only from `doc_ids`.
+
+        The restriction is a Chroma `where` clause, so it applies inside the nearest-neighbour search.
+        """
         n = self.count()
-        if n == 0:
+        if n == 0 or (doc_ids is not None and not doc_ids):
             return []
-        res = self._col.query(query_embeddings=[vector.tolist()], n_results=min(k, n),
+        where = None
+        if doc_ids is not None:
+            where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+        res = self._col.query(query_embeddings=[vector.tolist()], n_results=min(k, n), where=where,
                               include=["documents", "metadatas", "distances"])
         return [
             (_chunk(cid, text, meta), 1.0 - float(dist))

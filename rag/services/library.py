@@ -9,7 +9,7 @@ from rag.components.doc_registry import DocRecord, DocRegistry
 from rag.components.embedders import Embedder
 from rag.components.keyword_index import KeywordIndex
 from rag.components.vector_store import ChromaVectorStore
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, Filters
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,13 @@ class Library:
         self.keywords.delete(ids)
         self.vectors.delete(ids)
         return True
+
+    def scope(self, filters: Filters | None) -> tuple[list[str], set[str]] | None:
+        """Documents and chunk ids a filtered search may return; None when nothing is filtered."""
+        if filters is None or filters.is_empty():
+            return None
+        doc_ids = self.registry.matching(filters)
+        return doc_ids, self.registry.chunk_ids_for(doc_ids)
 
     def has(self, doc_id: str) -> bool:
         return self.registry.has(doc_id)

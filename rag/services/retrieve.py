@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.components.reranker import Reranker
 from rag.services.library import Library
 from rag.settings import RetrievalSettings
-from rag.types import Chunk, Hit
+from rag.types import Chunk, Filters, Hit
 
 # Fusion is written here rather than through llama-index's QueryFusionRetriever: our two retrievers are
 # not llama-index retrievers, and we keep each retriever's raw score on the hit (the answerer and the
@@ -45,16 +45,21 @@ class RetrieveService:
         self.settings = settings
         self.reranker = reranker
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Fused hits; `filters` restrict both searches to the matching documents (inside each search)."""
         s = self.settings
         top_k = top_k or s.top_k
         n_cand = max(s.candidates, top_k)
+        scope = self.library.scope(filters)
+        if scope is not None and not scope[0]:
+            return []
         dense_hits: list[tuple[Chunk, float]] = []
         if s.fusion != "keyword":
-            dense_hits = self.library.vectors.query(self.library.embedder.embed_query(question), n_cand)
+            dense_hits = self.library.vectors.query(self.library.embedder.embed_query(question), n_cand,
+                                                    doc_ids=scope[0] if scope else None)
         kw_hits: list[tuple[str, float]] = []
         if s.fusion != "dense":
-            kw_hits = self.library.keywords.search(question, n_cand)
+            kw_hits = self.library.keywords.search(question, n_cand, allowed=scope[1] if scope else None)
         dense = {c.chunk_id: score for c, score in dense_hits}
         keyword = dict(kw_hits)
         if s.fusion == "dense":
