@@ -132,7 +132,53 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_index(settings: Settings, repair: bool) -> dict:
+    """Check (and with `repair`, mend) the index through its owner: in-process if free, else the server."""
+    from rag.components.embedders import build_embedder
+    from rag.lock import DataDirBusy, DataDirLock
+    from rag.services.library import Library
+
+    lock = DataDirLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusy as busy:
+        if not busy.owner.get("url"):
+            raise SystemExit(f"error: {busy}") from None
+        return _check_remote(busy.owner["url"], repair)
+    try:
+        # Opened without the repair every other open does, so the check sees what a crash left.
+        library = Library(settings.data_dir, build_embedder(settings.embedding), settings.vector_store, repair=False)
+        try:
+            return library.repair() if repair else library.check()
+        finally:
+            library.close()
+    finally:
+        lock.release()
+
+
+def _check_remote(url: str, repair: bool) -> dict:
+    import httpx
+
+    print(f"(the index is owned by the server at {url}; checking there)", file=sys.stderr)
+    resp = (httpx.post(f"{url}/documents/repair", timeout=600, trust_env=False) if repair
+            else httpx.get(f"{url}/documents/check", timeout=600, trust_env=False))
+    if resp.status_code >= 400:
+        raise SystemExit(f"error: {url} answered {resp.status_code}: {resp.text[:300]}")
+    return resp.json()
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
+    if args.docs_cmd == "check":
+        report = _check_index(_settings(args), args.repair)
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False, indent=2))
+        else:
+            for key, value in report.items():
+                print(f"{key:>18}: {value}")
+        if not report["consistent"]:
+            print("error: the vector store, keyword index and registry disagree; run `rag docs check --repair`",
+                  file=sys.stderr)
+        return 0 if report["consistent"] else 1
     with _owner(_settings(args)) as svc:
         if args.docs_cmd == "list":
             docs = svc.list_documents()
@@ -184,12 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("docs", help="list or delete indexed documents")
+    s = sub.add_parser("docs", help="list, delete or check indexed documents")
     ds = s.add_subparsers(dest="docs_cmd", required=True, metavar="ACTION")
     d = ds.add_parser("list", help="list documents")
     d.add_argument("--json", action="store_true")
     d = ds.add_parser("delete", help="delete a document and its chunks")
     d.add_argument("doc_id")
+    d = ds.add_parser("check", help="verify vectors, keyword index and registry agree (exit 1 if not)")
+    d.add_argument("--json", action="store_true", help="print documents, chunks, duplicates, consistent as JSON")
+    d.add_argument("--repair", action="store_true", help="mend what the check finds, then check again")
     s.set_defaults(func=cmd_docs)
     return p
 

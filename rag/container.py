@@ -38,7 +38,7 @@ class Services:
         self.lock.acquire()
         try:
             self.embedder = build_embedder(settings.embedding)
-            self.library = Library(self.data_dir, self.embedder)
+            self.library = Library(self.data_dir, self.embedder, settings.vector_store)
         except BaseException:
             self.lock.release()
             raise

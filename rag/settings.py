@@ -66,6 +66,17 @@ class ServerSettings(BaseModel):
     max_upload_mb: float = Field(50, gt=0, description="uploads larger than this get a 413")
 
 
+class VectorStoreSettings(BaseModel):
+    backend: Literal["embedded", "http"] = Field(
+        "embedded", description="embedded: Chroma files in data_dir, one owner; http: a shared `chroma run` server"
+    )
+    host: str = Field("127.0.0.1", description="Chroma server address (backend http)")
+    port: int = Field(8001, ge=1, le=65535, description="Chroma server port (backend http)")
+    sync_interval_s: float = Field(
+        1.0, ge=0, description="http: seconds between checks for other processes' writes (keyword index, registry)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, validated once in the app factory or CLI."""
 
@@ -80,6 +91,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
 
     @classmethod
     def settings_customise_sources(

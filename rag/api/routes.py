@@ -47,6 +47,18 @@ def delete_document(doc_id: str, request: Request) -> dict:
     return {"deleted": doc_id}
 
 
+@router.get("/documents/check", summary="Do the vector store, keyword index and registry agree?")
+def check_documents(request: Request) -> dict:
+    return _services(request).library.check()
+
+
+@router.post("/documents/repair", summary="Mend what /documents/check finds, then check again")
+def repair_documents(request: Request) -> dict:
+    services = _services(request)
+    with services._write:
+        return services.library.repair()
+
+
 @router.post("/documents", summary="Upload files to ingest (txt, md, html, pdf, docx, news records)")
 async def upload_documents(files: list[UploadFile], request: Request) -> dict:
     services = _services(request)

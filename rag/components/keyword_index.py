@@ -6,6 +6,7 @@ import math
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from rag.components.tokenize import tokenize
@@ -16,6 +17,8 @@ class KeywordIndex:
 
     bm25s indexes are static (no incremental add or delete), so the durable part is the token table
     and the BM25 matrix is derived: rebuilding it from stored tokens takes seconds even for 70k chunks.
+    Every add or delete is one SQLite transaction (all rows or none), so a killed process never leaves a
+    half-written batch; `Library.reconcile` brings the table back in step with Chroma at the next open.
     """
 
     def __init__(self, path: Path) -> None:
@@ -28,6 +31,7 @@ class KeywordIndex:
         self._ids: list[str] = []
         self._df: Counter[str] = Counter()
         self._stale = True
+        self.before_read: Callable[[], object] | None = None
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
@@ -65,6 +69,8 @@ class KeywordIndex:
         self._stale = False
 
     def _ready(self) -> None:
+        if self.before_read is not None:  # a shared Chroma server: catch up with other writers first
+            self.before_read()
         with self._lock:
             if self._stale:
                 self._rebuild()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +15,10 @@ COLLECTION = "chunks"
 
 class EmbeddingSpaceMismatch(RuntimeError):
     """The index was built with another embedding model; its vectors cannot be compared."""
+
+
+class VectorStoreUnavailable(RuntimeError):
+    """The configured Chroma server does not answer."""
 
 
 def _meta(chunk: Chunk) -> dict:
@@ -33,18 +38,34 @@ def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
     page = meta.get("page", -1)
     return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], text=text, title=meta.get("title", ""),
                  source=meta.get("source", ""), start=int(meta.get("start", 0)), end=int(meta.get("end", 0)),
-                 page=None if page is None or page < 0 else int(page), metadata=json.loads(meta.get("extra") or "{}"))
+                 page=None if page is None or page < 0 else int(page), metadata=_public(meta.get("extra")))
+
+
+def _public(extra: str | None) -> dict:
+    """The document's metadata without the `_`-prefixed bookkeeping keys a shared server carries."""
+    return {k: v for k, v in json.loads(extra or "{}").items() if not k.startswith("_")}
 
 
 class ChromaVectorStore:
-    """Embedded Chroma (PersistentClient) in `<data_dir>/chroma`, one collection of chunks."""
+    """One collection of chunks: embedded Chroma in `<data_dir>/chroma`, or a Chroma server (`backend="http"`)."""
 
-    def __init__(self, path: Path, space: str, dim: int) -> None:
+    def __init__(self, path: Path, space: str, dim: int, backend: str = "embedded", host: str = "127.0.0.1",
+                 port: int = 8001) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if backend == "http":
+            try:
+                self._client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+                self._client.heartbeat()
+            except Exception as exc:
+                raise VectorStoreUnavailable(
+                    f"cannot reach the Chroma server at http://{host}:{port} ({exc}); start it with "
+                    f"`chroma run --path DIR --port {port}` or set vector_store.backend: embedded") from None
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         self._col = self._client.get_or_create_collection(
             COLLECTION,
             embedding_function=None,
@@ -120,3 +141,21 @@ class ChromaVectorStore:
             if len(res["ids"]) < batch:
                 return
             offset += batch
+
+    def iter_records(self, with_text: bool = False, batch: int = 2000):
+        """(chunk_id, metadata, text or None) for every stored chunk, raw bookkeeping keys included."""
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        offset = 0
+        while True:
+            res = self._col.get(include=include, limit=batch, offset=offset)
+            texts = res["documents"] if with_text else [None] * len(res["ids"])
+            for cid, meta, text in zip(res["ids"], res["metadatas"], texts, strict=True):
+                yield cid, {**meta, "extra": json.loads(meta.get("extra") or "{}")}, text
+            if len(res["ids"]) < batch:
+                return
+            offset += batch
+
+    def chunk_owners(self) -> dict[str, tuple[str, int, str]]:
+        """chunk id -> (doc_id, start, digest of the text): two ids with one key are a duplicate chunk."""
+        return {cid: (meta["doc_id"], int(meta.get("start", 0)), hashlib.sha1((text or "").encode()).hexdigest())
+                for cid, meta, text in self.iter_records(with_text=True)}
