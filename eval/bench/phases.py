@@ -1,0 +1,158 @@
+"""One benchmark phase per fresh process (spawned), so peak RSS and caches are each phase's own."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from eval.bench.corpus import chunk_all, read_corpus
+from rag.components.embedders import build_embedder
+from rag.components.embedders.base import Embedder
+from rag.settings import EmbeddingSettings, Settings, load_settings
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    arr = np.asarray(ms, dtype=np.float64)
+    return {f"p{p}": round(float(np.percentile(arr, p)), 2) for p in (50, 95, 99)}
+
+
+def make_embedder(embedding: dict, proxy: bool) -> Embedder:
+    """The configured embedder, warmed up (model loaded, first batch run) so no phase pays for loading it."""
+    emb = build_embedder(EmbeddingSettings(**embedding))
+    if proxy:
+        from eval.bench.proxy import ProxyPassageEmbedder
+
+        emb = ProxyPassageEmbedder(emb)
+    emb.warm_up()
+    emb.embed_passages(["预热：加载模型。"])
+    emb.embed_query("预热")
+    return emb
+
+
+def bench_settings(data_dir: Path, embedding: dict) -> Settings:
+    s = load_settings()
+    return s.model_copy(update={"data_dir": data_dir, "embedding": EmbeddingSettings(**embedding)}, deep=True)
+
+
+def phase_lower_bound(corpus: str, embedding: dict, proxy: bool) -> dict:
+    """Embed exactly the project's chunk texts, in the embedder's own batches, and nothing else."""
+    s = bench_settings(Path("."), embedding)
+    texts = [c.text for c in chunk_all(read_corpus(Path(corpus)), s.chunking.chunk_size, s.chunking.chunk_overlap)]
+    emb = make_embedder(embedding, proxy)
+    started = time.perf_counter()
+    emb.embed_passages(texts)
+    return {"chunks": len(texts), "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+
+
+def _timed_queries(questions: list[str], fn) -> tuple[float, list[float], list[float]]:
+    """First (warm-up) call's ms, then per-question ms of the retrieval and of retrieval + answer."""
+    t = time.perf_counter()
+    fn(questions[0])
+    first_ms = (time.perf_counter() - t) * 1000
+    retr, full = [], []
+    for q in questions:
+        r_ms, f_ms = fn(q)
+        retr.append(r_ms)
+        full.append(f_ms)
+    return first_ms, retr, full
+
+
+def phase_project(corpus: str, data_dir: str, embedding: dict, proxy: bool, questions: list[str]) -> dict:
+    """The project's ingest (fresh data dir), its re-ingest, its size on disk, then query latencies."""
+    from rag.services.extractive import ExtractiveAnswerer
+    from rag.services.ingest import IngestService
+    from rag.services.library import Library
+    from rag.services.retrieve import RetrieveService
+
+    path = Path(data_dir)
+    s = bench_settings(path, embedding)
+    emb = make_embedder(embedding, proxy)
+    started = time.perf_counter()
+    library = Library(path, emb)
+    ingester = IngestService(library, s)
+    report = ingester.ingest_paths([corpus])
+    ingest_s = time.perf_counter() - started
+    rss = peak_rss_mb()
+    if report.errors:
+        raise RuntimeError(f"ingest reported errors: {report.errors[:3]}")
+    started = time.perf_counter()
+    again = ingester.ingest_paths([corpus])
+    reingest_s = time.perf_counter() - started
+    if again.added:
+        raise RuntimeError(f"re-ingest added {len(again.added)} documents; it should add none")
+    retriever = RetrieveService(library, s.retrieval)
+    answerer = ExtractiveAnswerer(library.keywords, s.answer)
+
+    def ask(q: str) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        hits = retriever.retrieve(q)
+        t1 = time.perf_counter()
+        answerer.answer(q, hits)
+        t2 = time.perf_counter()
+        return (t1 - t0) * 1000, (t2 - t0) * 1000
+
+    first_ms, retr, full = _timed_queries(questions, ask)
+    n_chunks = library.vectors.count()
+    library.close()
+    return {"docs": len(report.added), "chunks": n_chunks, "ingest_s": ingest_s, "reingest_s": reingest_s,
+            "peak_rss_mb": rss, "index_bytes": dir_bytes(path), "first_query_ms": first_ms,
+            "retrieval_ms": percentiles(retr), "answer_ms": percentiles(full)}
+
+
+def phase_llamaindex(corpus: str, data_dir: str, embedding: dict, proxy: bool, questions: list[str],
+                     top_k: int) -> dict:
+    """Plain llama-index: read the same file, VectorStoreIndex.from_documents, then its retriever's latency."""
+    from eval.bench.llamaindex_baseline import build_index, node_count, retriever
+    from ingest.chunking import ChineseChunker
+
+    path = Path(data_dir)
+    s = bench_settings(path, embedding)
+    emb = make_embedder(embedding, proxy)
+    splitter = ChineseChunker(s.chunking.chunk_size, s.chunking.chunk_overlap).splitter
+    started = time.perf_counter()
+    index = build_index(read_corpus(Path(corpus)), path, emb, splitter)
+    ingest_s = time.perf_counter() - started
+    rss = peak_rss_mb()
+    r = retriever(index, top_k)
+
+    def ask(q: str) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        r.retrieve(q)
+        ms = (time.perf_counter() - t0) * 1000
+        return ms, ms
+
+    first_ms, retr, _ = _timed_queries(questions, ask)
+    return {"chunks": node_count(index), "ingest_s": ingest_s, "peak_rss_mb": rss, "index_bytes": dir_bytes(path),
+            "first_query_ms": first_ms, "retrieval_ms": percentiles(retr)}
+
+
+def cold_start(data_dir: str, embedding: dict, question: str) -> float:
+    """Seconds from starting `rag ask` in a new process to its answer on stdout (model load, index open)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAG_DATA_DIR": data_dir, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("RAG_SETTINGS", None)
+    for key, value in embedding.items():
+        if value is not None:
+            env[f"RAG_EMBEDDING__{key.upper()}"] = str(value)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", question, "--json"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0 or '"answer"' not in proc.stdout:
+        raise RuntimeError(f"cold-start `rag ask` failed ({proc.returncode}): {proc.stderr[-800:]}")
+    return elapsed
