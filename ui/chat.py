@@ -1,65 +1,146 @@
-"""The chat page: answers with [n] markers on the left, the cited passages beside them."""
+"""The chat tab: streamed answers with linked [n] markers and a cost badge, citation cards beside, thumbs up/down.
+
+`build_chat(services)` is the entry point rag/app.py mounts at /ui; it builds the whole page (ui/page.py).
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
+from rag.components.feedback import FeedbackStore
+from ui.assets import ON_LOAD
+from ui.filters import FilterControls, to_filters
+from ui.render import answer_message, citations_panel, details_markdown
+
+log = logging.getLogger(__name__)
+
 EXAMPLES = ["字节跳动豆包主力模型的企业市场定价是多少？", "哪些厂商宣布大模型免费？"]
-
-
-def format_citations(answer: dict[str, Any]) -> str:
-    """Markdown for the side panel: one block per cited passage, with title, source and page."""
-    if not answer["citations"]:
-        return "_没有引用的资料。_"
-    blocks = []
-    for c in answer["citations"]:
-        where = c["source"] + (f"，第 {c['page']} 页" if c.get("page") else "")
-        text = c["text"] if len(c["text"]) <= 400 else c["text"][:400] + "…"
-        score = f"检索排序分（本次结果内相对值）{c['score']:.3f}"
-        blocks.append(f"**[{c['n']}] {c['title']}**  \n<small>{where} · {score}</small>\n\n> "
-                      + text.replace("\n", "\n> "))
-    return "\n\n".join(blocks)
-
-
-def format_meta(answer: dict[str, Any]) -> str:
-    """Which model answered, what it cost and how long it took: cost is a first-class figure here."""
-    line = f"模型：`{answer['model']}` · 成本：¥{answer['cost']:.6f} · 用时：{answer['latency_ms']:.0f} ms"
-    if answer.get("input_tokens") or answer.get("output_tokens"):
-        line += f" · tokens：{answer.get('input_tokens', 0)} 入 / {answer.get('output_tokens', 0)} 出"
-    if answer.get("fallback_reason"):
-        line += f"  \n<small>{answer['fallback_reason']}</small>"
-    return line
+CURSOR = " ▌"
 
 
 def build_chat(services: Any) -> gr.Blocks:
-    """`services` is anything with `ask(question) -> Answer` (the in-process Services)."""
+    """The whole UI (chat, documents, providers) for `services` (the in-process Services)."""
+    from ui.page import build_ui
 
-    def respond(question: str, history: list | None):
-        history = list(history or [])
-        question = (question or "").strip()
-        if not question:
-            raise gr.Error("请输入问题。")
-        answer = services.ask(question).to_dict()
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer["answer"]}]
-        return history, format_citations(answer), format_meta(answer), ""
+    return build_ui(services)
 
-    with gr.Blocks(title="资料问答") as demo:
-        gr.Markdown("## 资料问答\n回答中的 [n] 对应右侧的引用资料。")
+
+def _prior_turns(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Earlier answered turns as chat messages, so a follow-up ("那阿里云呢？") can be rewritten."""
+    out: list[dict[str, str]] = []
+    for t in turns:
+        if t.get("answer") is not None:
+            out += [{"role": "user", "content": t["question"]},
+                    {"role": "assistant", "content": t["answer"]["answer"]}]
+    return out
+
+
+def respond(services: Any, question: str, history: list | None, turns: list | None, industry: list[str] | None,
+            date_from: str | None, date_to: str | None, doc_ids: list[str] | None) -> Iterator[tuple]:
+    """Stream one answer into the chat: tokens as they come, then the linked answer, badge and citations."""
+    question = (question or "").strip()
+    if not question:
+        raise gr.Error("请输入问题。")
+    filters = to_filters(industry, date_from, date_to, doc_ids)
+    turns = list(turns or [])
+    prior = _prior_turns(turns)
+    index = len(turns)
+    turns.append({"id": uuid.uuid4().hex, "question": question, "filters": filters.to_dict(), "answer": None})
+    history = list(history or []) + [{"role": "user", "content": question},
+                                     {"role": "assistant", "content": "检索中…"}]
+    yield history, citations_panel(turns), "", "", turns
+    text, answer = "", None
+    try:
+        for event in services.stream(question, filters=None if filters.is_empty() else filters,
+                                     history=prior or None):
+            kind = event.get("type")
+            if kind == "token":
+                text += event["text"]
+                history[-1] = {"role": "assistant", "content": text + CURSOR}
+                yield history, gr.skip(), gr.skip(), "", turns
+            elif kind == "reset":  # the router discarded what it streamed (failure or escalation)
+                text = ""
+                history[-1] = {"role": "assistant", "content": "换用其他模型重新回答…"}
+                yield history, gr.skip(), gr.skip(), "", turns
+            elif kind == "done":
+                answer = event["answer"]
+    except Exception as exc:  # noqa: BLE001 - shown in the chat, not swallowed
+        log.exception("answering %r failed", question)
+        history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{exc}"}
+        turns[-1]["error"] = str(exc)
+        yield history, citations_panel(turns), f"⚠ 回答失败：{exc}", "", turns
+        return
+    if answer is None:
+        history[-1] = {"role": "assistant", "content": "⚠ 回答失败：服务没有返回结果。"}
+        yield history, citations_panel(turns), "", "", turns
+        return
+    turns[-1]["answer"] = answer
+    history[-1] = {"role": "assistant", "content": answer_message(answer, index)}
+    yield history, citations_panel(turns), details_markdown(answer), "", turns
+
+
+def record_feedback(store: FeedbackStore, turns: list | None, history: list | None, data: gr.LikeData) -> None:
+    """Store a thumbs up/down with the question, answer and citations of the rated message."""
+    index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+    # every turn adds a user and an assistant message; the rated one is that turn's answer
+    assistants = sum(1 for m in (history or [])[: int(index) + 1] if _role(m) == "assistant")
+    turns = turns or []
+    if not 0 < assistants <= len(turns):
+        raise gr.Error("找不到这条回答，无法记录评价。")
+    turn = turns[assistants - 1]
+    answer = turn.get("answer")
+    if answer is None:
+        raise gr.Error("这条回答还没有完成，无法评价。")
+    liked = data.liked
+    if liked in (None, "", []):
+        store.withdraw(turn["id"])
+        return
+    up = liked is True or (isinstance(liked, str) and liked.lower() in ("like", "up", "👍"))
+    details = {k: v for k, v in answer.items() if k not in ("answer", "citations", "model")}
+    details["filters"] = turn.get("filters") or {}
+    store.record(turn["id"], up, turn["question"], answer["answer"], answer.get("citations") or [],
+                             model=str(answer.get("model", "")), details=details)
+    gr.Info("已记录，谢谢反馈。" if up else "已记录，我们会改进。")
+
+
+def _role(message: Any) -> str | None:
+    if isinstance(message, dict):
+        return message.get("role")
+    return getattr(message, "role", None)
+
+
+def chat_column(services: Any, filters: FilterControls, feedback: FeedbackStore) -> None:
+    """Render the chat and citation columns (inside the current Row) and wire their events."""
+    turns = gr.State([])
+    with gr.Column(scale=5):
+        chatbot = gr.Chatbot(label="对话", height=560, elem_id="chat", feedback_options=("Like", "Dislike"),
+                             placeholder="向资料提问，回答中的 [n] 可点击查看出处。")
+        question = gr.Textbox(label="问题", placeholder=EXAMPLES[0], lines=1, elem_id="question")
         with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="对话", height=480)
-                question = gr.Textbox(label="问题", placeholder=EXAMPLES[0], lines=1)
-                with gr.Row():
-                    send = gr.Button("提问", variant="primary")
-                    clear = gr.Button("清空")
-                gr.Examples(EXAMPLES, inputs=question)
-            with gr.Column(scale=2):
-                meta = gr.Markdown(label="模型与成本")
-                citations = gr.Markdown(label="引用")
-        outputs = [chatbot, citations, meta, question]
-        send.click(respond, [question, chatbot], outputs, api_name="ask")
-        question.submit(respond, [question, chatbot], outputs, api_name=False)
-        clear.click(lambda: ([], "", "", ""), None, outputs, api_name=False)
-    return demo
+            send = gr.Button("提问", variant="primary", elem_id="send")
+            clear = gr.Button("清空对话", elem_id="clear")
+        gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+    with gr.Column(scale=4, min_width=320):
+        gr.Markdown("#### 费用与引用")
+        meta = gr.Markdown(elem_id="answer-meta")
+        citations = gr.HTML(citations_panel([]), label="引用", elem_id="citations", js_on_load=ON_LOAD)
+
+    # Parameter names and defaults are what gradio_client shows for the `ask` endpoint.
+    def ask(question: str, history: list, turns: list, industry: list[str] | None = None,
+            date_from: str | None = None, date_to: str | None = None, documents: list[str] | None = None):
+        yield from respond(services, question, history, turns, industry, date_from, date_to, documents)
+
+    def _like(t, h, data: gr.LikeData):
+        record_feedback(feedback, t, h, data)
+
+    inputs = [question, chatbot, turns, *filters.inputs]
+    outputs = [chatbot, citations, meta, question, turns]
+    send.click(ask, inputs, outputs, api_name="ask")
+    question.submit(ask, inputs, outputs, api_name=False)
+    chatbot.like(_like, [turns, chatbot], None, api_name=False)
+    clear.click(lambda: ([], citations_panel([]), "", "", []), None, outputs, api_name=False)

@@ -1,0 +1,117 @@
+"""The documents tab: upload with progress, a paged list of what is indexed, and delete."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ui.filters import FilterControls, refresh_pickers
+
+PAGE_SIZE = 20
+HEADERS = ["标题", "来源", "片段数", "入库时间（北京）", "编号"]
+FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def _when(value: Any) -> str:
+    """An ingest time (epoch seconds or ISO 8601) as Beijing time, to the minute."""
+    try:
+        if isinstance(value, (int, float)):
+            moment = datetime.fromtimestamp(value, tz=UTC)
+        else:
+            moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def document_page(services: Any, page: int) -> tuple[list[list[Any]], list[tuple[str, str]], int, str]:
+    """Rows and delete choices of one page (clamped to the pages there are), the page and its caption."""
+    total = int(services.list_documents(offset=0, limit=1)["total"])
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    docs = services.list_documents(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)["documents"]
+    rows, choices = [], []
+    for d in docs:
+        doc_id = str(d.get("doc_id") or d.get("id"))
+        rows.append([d["title"], d["source"], d["chunks"], _when(d.get("ingested_at")), doc_id])
+        choices.append((f"{d['title'][:30]}（{doc_id[:8]}）", doc_id))
+    return rows, choices, page, f"共 {total} 篇文档 · 第 {page} / {pages} 页"
+
+
+def ingest_report(name: str, report: dict[str, Any]) -> str:
+    """One Markdown line per uploaded file: what was added, unchanged, replaced, or why it failed."""
+    parts = []
+    if report.get("added"):
+        parts.append(f"新增 {len(report['added'])} 篇（{report.get('chunks', 0)} 个片段）")
+    if report.get("unchanged"):
+        parts.append(f"{report['unchanged']} 篇已存在，未重复入库")
+    if report.get("removed"):
+        parts.append(f"替换旧版本 {len(report['removed'])} 篇")
+    errors = [e["error"] for e in report.get("errors", [])]
+    head = f"- ✅ **{html.escape(name)}**：" if not errors else f"- ❌ **{html.escape(name)}**："
+    return head + "；".join(parts + [html.escape(e) for e in errors]) if parts or errors else head + "没有可入库的内容"
+
+
+def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.components.Component]]:
+    """Render the tab (inside the current Tab) and wire upload, paging and delete.
+
+    Returns the listing's refresh function and its outputs, for the page to run on load.
+    """
+    page = gr.State(1)
+    gr.Markdown("#### 上传文档\n支持 TXT（UTF-8 / GBK / UTF-16）、Markdown、HTML、PDF、Word（.docx），"
+                "可一次选择多个文件。")
+    files = gr.File(label="选择文件", file_count="multiple", file_types=FILE_TYPES, type="filepath",
+                    elem_id="upload-files")
+    upload = gr.Button("上传并入库", variant="primary", elem_id="upload")
+    status = gr.Markdown(elem_id="upload-status")
+    gr.Markdown("#### 已入库的文档")
+    rows, choices, _, caption = document_page(services, 1)
+    table = gr.Dataframe(rows, headers=HEADERS, interactive=False, wrap=True, elem_id="documents-table")
+    with gr.Row():
+        prev = gr.Button("上一页", size="sm")
+        info = gr.Markdown(caption)
+        nxt = gr.Button("下一页", size="sm")
+        refresh = gr.Button("刷新", size="sm")
+    with gr.Row():
+        target = gr.Dropdown(choices, value=None, label="选择要删除的文档（本页）", allow_custom_value=True,
+                             elem_id="delete-target", scale=4)
+        delete = gr.Button("删除", variant="stop", elem_id="delete", scale=1)
+
+    def show(p: int):
+        rows, choices, p, caption = document_page(services, p)
+        return rows, gr.update(choices=choices, value=None), p, caption
+
+    def ingest(paths: list[str] | None, p: int, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
+        if not paths:
+            raise gr.Error("请先选择要上传的文件。")
+        lines = []
+        for path in progress.tqdm(paths, desc="入库中", unit="个文件"):
+            name = Path(path).name
+            lines.append(ingest_report(name, services.ingest_bytes(Path(path).read_bytes(), name).to_dict()))
+        return ("\n".join(lines), None, *show(p))
+
+    def remove(doc_id: str | None, p: int):
+        if not doc_id:
+            raise gr.Error("请先选择要删除的文档。")
+        if not services.delete_document(doc_id):
+            raise gr.Error(f"文档 {doc_id} 不存在（可能已被删除）。")
+        return (f"已删除文档 `{html.escape(doc_id)}`。", *show(p))
+
+    listing = [table, target, page, info]
+    upload.click(ingest, [files, page], [status, files, *listing], api_name=False).then(
+        lambda: refresh_pickers(services), None, filters.pickers, api_name=False)
+    delete.click(remove, [target, page], [status, *listing], api_name=False).then(
+        lambda: refresh_pickers(services), None, filters.pickers, api_name=False)
+    prev.click(lambda p: show(p - 1), page, listing, api_name=False)
+    nxt.click(lambda p: show(p + 1), page, listing, api_name=False)
+    refresh.click(show, page, listing, api_name=False)
+    return (lambda: show(1)), listing
