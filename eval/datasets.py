@@ -19,6 +19,7 @@ class EvalQuestion:
     question: str
     relevant: set[str]  # document ids
     answers: list[str] = field(default_factory=list)
+    negatives: set[str] = field(default_factory=set)  # same-topic documents without the answer (RGB)
 
 
 @dataclass
@@ -72,20 +73,63 @@ def load_rgb(limit: int | None = None) -> EvalSet:
             did = content_id(text.strip())
             corpus[did] = text.strip()
             pos.add(did)
+        neg = set()
         for text in row.get("negative", []):
-            corpus.setdefault(content_id(text.strip()), text.strip())
+            did = content_id(text.strip())
+            corpus.setdefault(did, text.strip())
+            neg.add(did)
         answers = []
         for a in row.get("answer", []):
             answers += a if isinstance(a, list) else [a]
-        questions.append(EvalQuestion(row["query"], pos, [str(a) for a in answers]))
+        questions.append(EvalQuestion(row["query"], pos, [str(a) for a in answers], neg - pos))
     return EvalSet("rgb", corpus, questions[:limit] if limit else questions)
+
+
+def subset(data: EvalSet, n_questions: int) -> EvalSet:
+    """The first `n_questions` over only their own documents (relevant and negatives): a small CI slice."""
+    questions = data.questions[:n_questions]
+    keep = set().union(*(q.relevant | q.negatives for q in questions)) if questions else set()
+    return EvalSet(f"{data.name}[:{n_questions}]", {k: v for k, v in data.corpus.items() if k in keep}, questions)
+
+
+def load_jsonl(path: str | os.PathLike[str], limit: int | None = None) -> EvalSet:
+    """A user's questions, one JSON object a line: `question`, `answers` (list), optional `doc_ids` or `sources`.
+
+    The corpus is the user's own index, so it is left empty here; `sources` are resolved to document ids
+    against that index by the evaluator (see `resolve_sources`).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"evaluation file not found: {p}")
+    questions: list[EvalQuestion] = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{p}:{n}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not str(row.get("question") or "").strip():
+            raise ValueError(f"{p}:{n}: each line needs a non-empty \"question\"")
+        answers = row.get("answers") or []
+        if isinstance(answers, str) or not isinstance(answers, list):
+            raise ValueError(f"{p}:{n}: \"answers\" must be a list of strings")
+        relevant = {str(d) for d in row.get("doc_ids") or []}
+        relevant |= {f"source:{s}" for s in row.get("sources") or []}
+        questions.append(EvalQuestion(str(row["question"]).strip(), relevant, [str(a) for a in answers]))
+    if not questions:
+        raise ValueError(f"{p}: no questions found")
+    return EvalSet(p.stem, {}, questions[:limit] if limit else questions)
 
 
 LOADERS = {"cmrc2018": load_cmrc2018, "rgb": load_rgb}
 
 
 def load(name: str, limit: int | None = None) -> EvalSet:
+    """A shared dataset by name, or a user's JSONL file by path (a name ending in .jsonl)."""
+    if name.endswith(".jsonl"):
+        return load_jsonl(name, limit)
     try:
         return LOADERS[name](limit)
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(LOADERS)}") from None
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(LOADERS)} or a .jsonl file") from None

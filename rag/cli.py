@@ -31,7 +31,7 @@ def _owner(settings: Settings):
         from rag.client import RemoteServices
 
         print(f"(the index is owned by the server at {url}; sending the work there)", file=sys.stderr)
-        remote = RemoteServices(url)
+        remote = RemoteServices(url, api_key=next(iter(settings.server.api_keys), None))
         try:
             yield remote
         finally:
@@ -95,13 +95,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from rag.app import create_app
+    from rag.app import AuthWithoutKeys, check_auth_settings, create_app
     from rag.container import Services
     from rag.lock import DataDirBusy, write_owner
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
+    try:
+        check_auth_settings(settings, host)
+    except AuthWithoutKeys as exc:
+        raise SystemExit(f"error: {exc}") from None
     try:
         services = Services(settings)
     except DataDirBusy as busy:
@@ -110,7 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         report = services.ingest_paths(args.ingest, progress=True).to_dict()
         print(f"ingested {len(report['added'])} new document(s), {report['unchanged']} unchanged, "
               f"{len(report['errors'])} error(s)", file=sys.stderr)
-    app = create_app(settings, services=services, ui=not args.no_ui)
+    app = create_app(settings, services=services, ui=not args.no_ui, host=host)
     write_owner(services.data_dir, {"pid": os.getpid(), "url": f"http://{host}:{port}"})
     print(f"serving on http://{host}:{port}  (API docs /docs, chat /ui)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level=args.log_level)
@@ -118,17 +122,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.services.evaluate import run_retrieval_eval
+    """`rag eval retrieval|answers|report`: evals on a throw-away index, embeddings cached on disk."""
+    from pathlib import Path
+
+    from eval.datasets import DatasetMissing
+    from eval.report import ANSWER_COLUMNS, RETRIEVAL_COLUMNS, build_report, format_table
+    from rag.lock import DataDirBusy
+    from rag.services.evaluate import run_answer_eval, run_retrieval_eval
 
     settings = _settings(args)
-    if args.fusion:
+    if getattr(args, "fusion", None):
         settings.retrieval.fusion = args.fusion
-    result = run_retrieval_eval(settings, args.dataset, limit=args.limit, progress=not args.json)
+    cache = not args.no_cache
+    try:
+        if args.eval_cmd == "report":
+            out = Path(args.out)
+            report = build_report(settings, out, datasets=tuple(args.datasets), answers_dataset=args.answers_dataset,
+                                  limit=args.limit, progress=True, cache=cache)
+            for dataset, r in report["retrieval"].items():
+                print(f"\n{dataset}: retrieval ({r['n']} questions)")
+                print(format_table(r["ablations"], RETRIEVAL_COLUMNS))
+            if report["answers"]:
+                print(f"\n{report['answers']['dataset']}: answers")
+                print(format_table(report["answers"]["ablations"], ANSWER_COLUMNS))
+            print(f"\nreport: {out / 'report.md'} (plots and report.json beside it)")
+            return 0
+        run = run_retrieval_eval if args.eval_cmd == "retrieval" else run_answer_eval
+        result = run(settings, args.dataset, limit=args.limit, progress=not args.json, ablations=args.ablations,
+                     cache=cache)
+    except (DatasetMissing, FileNotFoundError, ValueError, DataDirBusy) as exc:
+        raise SystemExit(f"error: {exc}") from None
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
-    else:
-        for key, value in result.items():
-            print(f"{key:>10}: {value:.4f}" if isinstance(value, float) else f"{key:>10}: {value}")
+        return 0
+    columns = RETRIEVAL_COLUMNS if args.eval_cmd == "retrieval" else ANSWER_COLUMNS
+    rows = result.get("ablations") or {result.get("configuration", {}).get("name") or result.get("retrieval"): result}
+    print(f"{result['dataset']}: {result['n']} questions")
+    print(format_table(rows, columns))
     return 0
 
 
@@ -181,12 +211,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
         return 0 if report["consistent"] else 1
     with _owner(_settings(args)) as svc:
         if args.docs_cmd == "list":
-            docs = svc.list_documents()
+            docs = svc.list_documents()["documents"]
             if args.json:
                 print(json.dumps(docs, ensure_ascii=False, indent=2))
             else:
                 for d in docs:
-                    print(f"{d['doc_id']}  {d['n_chunks']:>4} chunks  {d['title'][:40]}  ({d['source']})")
+                    print(f"{d['doc_id']}  {d['chunks']:>4} chunks  {d['title'][:40]}  ({d['source']})")
                 print(f"{len(docs)} document(s)")
             return 0
         ok = svc.delete_document(args.doc_id)
@@ -194,6 +224,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
         print(f"error: no document with id {args.doc_id!r}", file=sys.stderr)
         return 1
     print(f"deleted {args.doc_id}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from eval.bench import BenchConfig, run_bench
+    from eval.bench.report import format_table
+
+    settings = _settings(args)
+    cfg = BenchConfig(docs=args.docs, repeats=args.repeats, queries=args.queries, seed=args.seed,
+                      proxy=args.proxy_vectors, llamaindex=not args.no_llamaindex,
+                      embedding={"backend": args.backend} if args.backend else {},
+                      work_dir=Path(args.work_dir) if args.work_dir else None)
+    result = run_bench(settings, cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    if args.save:
+        Path(args.save).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0
 
 
@@ -221,13 +269,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="info")
     s.set_defaults(func=cmd_serve)
 
-    s = sub.add_parser("eval", help="measure retrieval quality on a shared dataset")
+    s = sub.add_parser("eval", help="measure retrieval and answer quality (shared datasets or your JSONL)")
     es = s.add_subparsers(dest="eval_cmd", required=True, metavar="KIND")
-    r = es.add_parser("retrieval", help="hit@1/5/10 and MRR@10 on a throw-away index")
-    r.add_argument("--dataset", default="cmrc2018", choices=["cmrc2018", "rgb"])
-    r.add_argument("--limit", type=int, default=None, help="use only the first N questions")
-    r.add_argument("--fusion", choices=["weighted", "rrf", "dense", "keyword"], default=None)
-    r.add_argument("--json", action="store_true", help="print one JSON object")
+    dataset_help = "cmrc2018, rgb, or a .jsonl file of your questions over your own index"
+    for kind, helptext in (("retrieval", "hit@k, recall@k, MRR@10, nDCG@10 on a throw-away index"),
+                           ("answers", "extractive answers: accuracy, citations, refusals, cost, latency")):
+        r = es.add_parser(kind, help=helptext)
+        r.add_argument("--dataset", default="cmrc2018" if kind == "retrieval" else "rgb", help=dataset_help)
+        r.add_argument("--limit", type=int, default=None, help="use only the first N questions")
+        r.add_argument("--fusion", choices=["weighted", "rrf", "dense", "keyword"], default=None)
+        r.add_argument("--ablations", action="store_true", help="also keyword, dense and RRF alone, side by side")
+        r.add_argument("--no-cache", action="store_true", help="embed again instead of using the embedding cache")
+        r.add_argument("--json", action="store_true", help="print one JSON object")
+        r.set_defaults(func=cmd_eval)
+    r = es.add_parser("report", help="all evals with ablations: Markdown report, PNG plots and JSON in --out")
+    r.add_argument("--out", required=True, help="directory for report.md, report.json and the plots")
+    r.add_argument("--datasets", nargs="+", default=["cmrc2018", "rgb"], help="retrieval datasets")
+    r.add_argument("--answers-dataset", default="rgb", help="dataset for the answer eval ('' to skip)")
+    r.add_argument("--limit", type=int, default=None, help="use only the first N questions of each")
+    r.add_argument("--no-cache", action="store_true", help="embed again instead of using the embedding cache")
     r.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("docs", help="list, delete or check indexed documents")
@@ -240,6 +300,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print documents, chunks, duplicates, consistent as JSON")
     d.add_argument("--repair", action="store_true", help="mend what the check finds, then check again")
     s.set_defaults(func=cmd_docs)
+
+    s = sub.add_parser("bench", help="ingest and query speed beside plain llama-index and the embedding lower bound")
+    s.add_argument("--docs", type=int, default=2000, help="distinct CRUD-RAG news articles to index")
+    s.add_argument("--repeats", type=int, default=1, help="runs of every phase; medians are reported")
+    s.add_argument("--queries", type=int, default=500, help="questions drawn from the corpus (fixed seed)")
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--backend", default=None, help="embedding backend (default: the settings' embedding.backend)")
+    s.add_argument("--proxy-vectors", action="store_true",
+                   help="passage vectors from a cheap stand-in of the same dimension (query-side figures at 23k)")
+    s.add_argument("--no-llamaindex", action="store_true", help="skip the plain llama-index pipeline")
+    s.add_argument("--work-dir", default=None, help="where the throw-away indexes go (default: the temp dir)")
+    s.add_argument("--save", default=None, metavar="FILE", help="also write the full JSON (every run) to FILE")
+    s.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    s.set_defaults(func=cmd_bench)
     return p
 
 

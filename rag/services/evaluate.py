@@ -1,23 +1,114 @@
-"""Retrieval evaluation on a throw-away index built with the configured embedder and fusion."""
+"""Retrieval and answer evaluation on a throw-away index (or the user's own), with ablations side by side."""
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.datasets import load
-from eval.metrics import first_relevant_rank, summarise
-from rag.container import Services
+from eval.datasets import EvalQuestion, EvalSet, load
+from eval.metrics import evaluate_rankings
+from rag.components.embedders import Embedder, build_embedder
+from rag.services.extractive import ExtractiveAnswerer
+from rag.services.ingest import IngestService
+from rag.services.library import Library
+from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
-from rag.types import Document
+from rag.types import Document, Filters, Hit
+
+#: documents ranked per question (recall@k curves go this deep)
+DEPTH = 20
 
 
-def ranked_docs(services: Services, question: str, depth: int = 10) -> list[str]:
+@dataclass
+class EvalIndex:
+    """The evaluated corpus: library, retrieval settings and the embedder (cached or not)."""
+
+    library: Library
+    settings: Settings
+    data: EvalSet
+    index_seconds: float
+
+    def retriever(self, fusion: str | None = None, rerank: bool = False) -> RetrieveService:
+        s = self.settings.retrieval.model_copy(deep=True)
+        if fusion:
+            s.fusion = fusion  # type: ignore[assignment]
+        reranker = None
+        if rerank:
+            from rag.components.reranker import build_reranker
+
+            reranker = build_reranker(self.settings.rerank)
+        return RetrieveService(self.library, s, reranker=reranker)
+
+
+def eval_embedder(settings: Settings, cache: bool | str | Path = True) -> Embedder:
+    """The configured embedder, wrapped in the on-disk cache unless `cache` is False (a path picks the file).
+
+    The hash embedder is never cached: computing it is cheaper than looking it up.
+    """
+    inner = build_embedder(settings.embedding)
+    if cache is False or settings.embedding.backend == "hash":
+        return inner
+    from rag.components.embedders.cache import CachedEmbedder
+
+    return CachedEmbedder(inner, None if cache is True else cache)
+
+
+@contextmanager
+def eval_index(settings: Settings, data: EvalSet, cache: bool | str | Path = True, progress: bool = False,
+               work_dir: Path | None = None) -> Iterator[EvalIndex]:
+    """Index `data.corpus` in a temporary directory; with an empty corpus, open the user's own index."""
+    embedder = eval_embedder(settings, cache)
+    if not data.corpus:
+        from rag.lock import DataDirLock
+
+        lock = DataDirLock(Path(settings.data_dir))
+        lock.acquire()  # DataDirBusy (with the owner named) while a server or another command holds it
+        try:
+            library = Library(Path(settings.data_dir), embedder)
+            try:
+                _resolve_sources(library, data.questions)
+                yield EvalIndex(library, settings, data, 0.0)
+            finally:
+                library.close()
+        finally:
+            lock.release()
+        return
+    with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
+        s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True)
+        started = time.perf_counter()
+        library = Library(Path(tmp), embedder)
+        try:
+            docs = [Document(doc_id=did, text=text, title=f"{data.name}:{did[:8]}", source=data.name)
+                    for did, text in data.corpus.items()]
+            IngestService(library, s).ingest_documents(docs, origin=f"eval:{data.name}", progress=progress)
+            yield EvalIndex(library, s, data, time.perf_counter() - started)
+        finally:
+            library.close()
+            if hasattr(embedder, "close"):
+                embedder.close()
+
+
+def _resolve_sources(library: Library, questions: list[EvalQuestion]) -> None:
+    """Turn a user file's `source:NAME` entries into the ids of indexed documents whose source ends in NAME."""
+    docs = library.documents()
+    for q in questions:
+        wanted = {r[len("source:"):] for r in q.relevant if r.startswith("source:")}
+        if wanted:
+            q.relevant = {r for r in q.relevant if not r.startswith("source:")}
+            q.relevant |= {d.doc_id for d in docs if any(d.source.endswith(w) for w in wanted)}
+
+
+def ranked_docs(retriever: RetrieveService, question: str, depth: int = DEPTH) -> list[str]:
     """Documents in order of their best chunk, deduplicated, `depth` deep."""
-    hits = services.retriever.retrieve(question, top_k=max(depth * 3, services.settings.retrieval.top_k))
+    hits = retriever.retrieve(question, top_k=max(depth * 3, retriever.settings.top_k))
     seen: list[str] = []
     for h in hits:
         if h.chunk.doc_id not in seen:
@@ -27,32 +118,161 @@ def ranked_docs(services: Services, question: str, depth: int = 10) -> list[str]
     return seen
 
 
-def run_retrieval_eval(settings: Settings, dataset: str, limit: int | None = None, progress: bool = False,
-                       work_dir: Path | None = None) -> dict:
-    """Index the dataset's corpus in a temporary directory, ask every question, report hit@k and MRR@10."""
-    data = load(dataset, limit)
-    with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
-        s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True)
-        s.retrieval.candidates = max(s.retrieval.candidates, 30)
-        started = time.perf_counter()
-        with Services(s) as services:
-            docs = [Document(doc_id=did, text=text, title=f"{dataset}:{did[:8]}", source=dataset)
-                    for did, text in data.corpus.items()]
-            services.ingester.ingest_documents(docs, origin=f"eval:{dataset}", progress=progress)
-            indexed = time.perf_counter()
-            ranks = [
-                first_relevant_rank(ranked_docs(services, q.question), q.relevant)
-                for q in tqdm(data.questions, desc="questions", unit="q", disable=not progress)
-            ]
-            finished = time.perf_counter()
-            embedder = services.embedder.describe()
-    out: dict = {"dataset": dataset, "n": len(data.questions)}
-    out.update({k: round(v, 4) for k, v in summarise(ranks).items()})
-    out.update({
-        "embedder": embedder,
-        "fusion": s.retrieval.fusion,
-        "corpus": len(data.corpus),
-        "index_seconds": round(indexed - started, 1),
-        "query_ms_mean": round(1000 * (finished - indexed) / max(len(data.questions), 1), 1),
-    })
+def configurations(settings: Settings, ablations: bool) -> list[tuple[str, str | None, bool]]:
+    """(name, fusion, rerank) to evaluate: the configured one, plus each retriever alone when ablating."""
+    r = settings.retrieval
+    default = f"{r.fusion}" + (f"(dense {r.dense_weight})" if r.fusion == "weighted" else "")
+    rows: list[tuple[str, str | None, bool]] = []
+    if ablations:
+        rows += [("keyword", "keyword", False), ("dense", "dense", False), ("rrf", "rrf", False)]
+    rows.append((f"default: {default}", None, False))
+    if settings.rerank.enabled:
+        rows.append((f"default+rerank: {default}", None, True))
+    return rows
+
+
+def _retrieval_metrics(index: EvalIndex, fusion: str | None, rerank: bool, progress: bool, label: str) -> dict:
+    retriever = index.retriever(fusion, rerank)
+    questions = index.data.questions
+    rankings: list[list[str]] = []
+    started = time.perf_counter()
+    for q in tqdm(questions, desc=label, unit="q", disable=not progress, leave=False):
+        rankings.append(ranked_docs(retriever, q.question))
+    elapsed = time.perf_counter() - started
+    out = evaluate_rankings(rankings, [q.relevant for q in questions])
+    out["query_ms_mean"] = round(1000 * elapsed / max(len(questions), 1), 1)
     return out
+
+
+def _warm_queries(index: EvalIndex) -> None:
+    """Embed every question once up front (a cache miss costs one model call; a hit, nothing)."""
+    emb = index.library.embedder
+    if hasattr(emb, "embed_queries"):
+        emb.embed_queries([q.question for q in index.data.questions])
+
+
+def run_retrieval_eval(settings: Settings, dataset: str | EvalSet, limit: int | None = None, progress: bool = False,
+                       work_dir: Path | None = None, ablations: bool = False,
+                       cache: bool | str | Path = True) -> dict:
+    """hit@1/5/10, recall@k, MRR@10 and nDCG@10 of the configured retrieval (and of each retriever alone)."""
+    data = dataset if isinstance(dataset, EvalSet) else load(dataset, limit)
+    with eval_index(settings, data, cache=cache, progress=progress, work_dir=work_dir) as index:
+        _warm_queries(index)
+        configs = {name: _retrieval_metrics(index, fusion, rerank, progress, name)
+                   for name, fusion, rerank in configurations(index.settings, ablations)}
+        embedder = index.library.embedder.describe()
+        corpus = index.library.stats()
+    default_name = next(n for n in configs if n.startswith("default:"))
+    r = settings.retrieval
+    out: dict = {"dataset": data.name, "n": len(data.questions)}
+    out.update({k: v for k, v in configs[default_name].items() if k != "query_ms_mean"})
+    out.update({
+        "configuration": {"name": default_name, "fusion": r.fusion, "dense_weight": r.dense_weight,
+                          "candidates": r.candidates, "rrf_k": r.rrf_k, "rerank": settings.rerank.enabled,
+                          "chunk_size": settings.chunking.chunk_size},
+        "embedder": {k: v for k, v in embedder.items() if k != "cache"},
+        "corpus": len(data.corpus) or corpus.get("documents", 0),
+        "index_seconds": round(index.index_seconds, 1),
+        "query_ms_mean": configs[default_name]["query_ms_mean"],
+    })
+    if ablations:
+        out["ablations"] = configs
+    return out
+
+
+# ---- answers ----
+
+def _norm(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def contains_answer(text: str, answers: list[str]) -> bool:
+    """The dataset's judge: the text contains one of the gold answers (width, case and spaces ignored)."""
+    t = _norm(text)
+    return any(_norm(a) and _norm(a) in t for a in answers)
+
+
+def _answer_row(answerer: ExtractiveAnswerer, retriever: RetrieveService, q: EvalQuestion,
+                filters: Filters | None = None) -> dict:
+    started = time.perf_counter()
+    hits: list[Hit] = retriever.retrieve(q.question, filters=filters)
+    ans = answerer.answer(q.question, hits)
+    ms = 1000 * (time.perf_counter() - started)
+    cited = [c.text for c in ans.citations]
+    supporting = [h.chunk.text for h in hits if contains_answer(h.chunk.text, q.answers)]
+    return {
+        "refused": ans.refused, "correct": (not ans.refused) and contains_answer(ans.answer, q.answers),
+        "evidence": float(ans.details.get("evidence", 0.0)) if ans.details else 0.0,
+        "cited": len(cited), "cited_ok": sum(contains_answer(t, q.answers) for t in cited),
+        "support_in_hits": bool(supporting),
+        "support_cited": any(contains_answer(t, q.answers) for t in cited),
+        "cost": float(ans.cost), "ms": ms, "model": ans.model,
+    }
+
+
+def threshold_curve(answerable: list[float], unanswerable: list[float], steps: int = 41) -> list[dict]:
+    """Refusal rate on unanswerable questions vs false-refusal rate on answerable ones, per evidence threshold."""
+    out = []
+    for i in range(steps):
+        t = i / (steps - 1)
+        out.append({"threshold": round(t, 3),
+                    "false_refusal_rate": round(sum(e < t for e in answerable) / max(len(answerable), 1), 4),
+                    "refusal_rate": round(sum(e < t for e in unanswerable) / max(len(unanswerable), 1), 4)})
+    return out
+
+
+def _summarise_answers(rows: list[dict], neg_rows: list[dict]) -> dict:
+    n = max(len(rows), 1)
+    cited = sum(r["cited"] for r in rows)
+    with_support = [r for r in rows if r["support_in_hits"] and not r["refused"]]
+    ms = [r["ms"] for r in rows + neg_rows] or [0.0]
+    return {
+        "accuracy": round(sum(r["correct"] for r in rows) / n, 4),
+        "citation_precision": round(sum(r["cited_ok"] for r in rows) / max(cited, 1), 4),
+        "citation_recall": round(sum(r["support_cited"] for r in with_support) / max(len(with_support), 1), 4),
+        "false_refusal_rate": round(sum(r["refused"] for r in rows) / n, 4),
+        "refusal_accuracy": round(sum(r["refused"] for r in neg_rows) / max(len(neg_rows), 1), 4),
+        "n_negative_only": len(neg_rows),
+        "cost_per_100_cny": round(100 * sum(r["cost"] for r in rows) / n, 6),
+        "latency_ms_mean": round(statistics.fmean(ms), 1),
+        "latency_ms_p95": round(sorted(ms)[int(0.95 * (len(ms) - 1))], 1),
+    }
+
+
+def _answers_on_index(index: EvalIndex, fusion: str | None, progress: bool, label: str) -> dict:
+    retriever = index.retriever(fusion)
+    answerer = ExtractiveAnswerer(index.library.keywords, index.settings.answer)
+    questions = index.data.questions
+    rows = [_answer_row(answerer, retriever, q)
+            for q in tqdm(questions, desc=label, unit="q", disable=not progress, leave=False)]
+    # Negative rejection (RGB): each question may see only its own same-topic negatives.
+    negs = [q for q in questions if q.negatives]
+    neg_rows = [_answer_row(answerer, retriever, q, Filters(doc_ids=sorted(q.negatives)))
+                for q in tqdm(negs, desc=f"{label} (negatives only)", unit="q", disable=not progress, leave=False)]
+    out = _summarise_answers(rows, neg_rows)
+    if neg_rows:
+        out["threshold_curve"] = threshold_curve([r["evidence"] for r in rows], [r["evidence"] for r in neg_rows])
+    return out
+
+
+def run_answer_eval(settings: Settings, dataset: str | EvalSet = "rgb", limit: int | None = None,
+                    progress: bool = False, work_dir: Path | None = None, cache: bool | str | Path = True,
+                    ablations: bool = False) -> dict:
+    """Extractive answers: accuracy, citations, refusals (negative-only questions when the dataset has them)."""
+    data = dataset if isinstance(dataset, EvalSet) else load(dataset, limit)
+    with eval_index(settings, data, cache=cache, progress=progress, work_dir=work_dir) as index:
+        _warm_queries(index)
+        configs = {name: _answers_on_index(index, fusion, progress, name)
+                   for name, fusion, rerank in configurations(index.settings, ablations) if not rerank}
+    default_name = next(n for n in configs if n.startswith("default:"))
+    out: dict = {"dataset": data.name, "n": len(data.questions), "answerer": "extractive",
+                 "retrieval": default_name, "min_evidence": settings.answer.min_evidence,
+                 "max_sentences": settings.answer.max_sentences}
+    out.update(configs[default_name])
+    if ablations:
+        out["ablations"] = {k: {m: v for m, v in c.items() if m != "threshold_curve"} for k, c in configs.items()}
+    return out
+
+
+__all__ = ["EvalIndex", "configurations", "contains_answer", "eval_embedder", "eval_index", "ranked_docs",
+           "run_answer_eval", "run_retrieval_eval", "threshold_curve"]
