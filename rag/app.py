@@ -6,9 +6,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from rag.api.routes import router
+from rag.api import ask, documents, openai_compat, system
+from rag.api.guard import GuardMiddleware, RateLimiter, key_matches
 from rag.container import Services
 from rag.settings import Settings, load_settings
 
@@ -28,9 +30,32 @@ def _explain(errors: list[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None, ui: bool = True) -> FastAPI:
-    """Build the service graph (taking the data-directory lock), the routes and the Gradio UI at /ui."""
+class AuthWithoutKeys(RuntimeError):
+    """Auth is required (non-loopback bind or auth: on) but no API key is configured."""
+
+
+def check_auth_settings(settings: Settings, host: str | None = None) -> bool:
+    """Whether keys are required on `host`; raises AuthWithoutKeys when they are but none is configured."""
+    server = settings.server
+    auth = server.auth_enabled(host)
+    if auth and not server.api_keys:
+        raise AuthWithoutKeys(
+            f"API keys are required when serving on {host or server.host} (server.auth: {server.auth}) but "
+            "server.api_keys is empty: set RAG_SERVER__API_KEYS='[\"<key>\"]', bind to 127.0.0.1, "
+            "or set server.auth: off")
+    return auth
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None, ui: bool = True,
+               host: str | None = None) -> FastAPI:
+    """Build the service graph (taking the data-directory lock), the routes and the Gradio UI at /ui.
+
+    `host` is the address the server will bind (default: server.host); it decides whether API keys are
+    required when server.auth is `auto`.
+    """
     settings = settings or load_settings()
+    server = settings.server
+    auth = check_auth_settings(settings, host)
     services = services or Services(settings)
 
     @asynccontextmanager
@@ -41,7 +66,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="资料问答 RAG service", version="0.1.0", lifespan=lifespan,
                   description="Cited answers over Chinese reports and news, through the cheapest adequate model.")
     app.state.services = services
-    app.include_router(router)
+    app.state.auth = auth
+    for module in (ask, documents, openai_compat, system):
+        app.include_router(module.router)
+    app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth,
+                       limiter=RateLimiter(server.rate_limit_per_minute),
+                       max_body=int(server.max_body_kb * 1024), max_upload=int(server.max_upload_mb * 2**20) + 2**20)
+    if server.cors_origins:  # added last, so it is outermost: preflight requests carry no key
+        app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -59,5 +92,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
         from ui.chat import build_chat
 
-        app = gr.mount_gradio_app(app, build_chat(services), path="/ui")
+        login = (lambda _user, password: key_matches(password or "", list(server.api_keys)) is not None) if auth \
+            else None
+        app = gr.mount_gradio_app(app, build_chat(services), path="/ui", auth=login,
+                                  auth_message="用户名任意，密码填写 API key。" if auth else None)
     return app

@@ -16,9 +16,10 @@ class RemoteError(RuntimeError):
 class RemoteServices:
     """The subset of `Services` the CLI uses, over HTTP."""
 
-    def __init__(self, url: str, timeout: float = 600.0) -> None:
+    def __init__(self, url: str, timeout: float = 600.0, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False, headers=headers)
 
     def _check(self, resp: httpx.Response) -> dict:
         if resp.status_code >= 400:
@@ -39,8 +40,12 @@ class RemoteServices:
                 report.errors.append({"path": str(path), "error": f"{path}: no such file or directory"})
                 continue
             with open(path, "rb") as fh:
-                part = self._check(self._http.post("/documents", files=[("files", (Path(path).name, fh))]))
-            report.merge(IngestReport(**part))
+                resp = self._http.post("/documents", files=[("files", (Path(path).name, fh))])
+            if resp.status_code in (400, 413) and "errors" in resp.json():
+                part = resp.json()  # every file refused: the body is still a full report
+            else:
+                part = self._check(resp)
+            report.merge(IngestReport(**{k: v for k, v in part.items() if k in IngestReport.__dataclass_fields__}))
         return report.to_dict()
 
     def ask(self, question: str, top_k: int | None = None) -> dict:
@@ -49,8 +54,17 @@ class RemoteServices:
             body["top_k"] = top_k
         return self._check(self._http.post("/ask", json=body))
 
-    def list_documents(self) -> list[dict]:
-        return self._check(self._http.get("/documents"))["documents"]
+    def list_documents(self, offset: int = 0, limit: int | None = None) -> dict:
+        params = {"offset": offset, **({"limit": limit} if limit else {"limit": 1000})}
+        first = self._check(self._http.get("/documents", params=params))
+        if limit is None:  # the CLI lists everything: follow the pages
+            while len(first["documents"]) < first["total"] - offset:
+                more = self._check(self._http.get("/documents", params={
+                    "offset": offset + len(first["documents"]), "limit": 1000}))
+                if not more["documents"]:
+                    break
+                first["documents"] += more["documents"]
+        return first
 
     def delete_document(self, doc_id: str) -> bool:
         resp = self._http.delete(f"/documents/{doc_id}")

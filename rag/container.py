@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from rag.components.embedders import build_embedder
@@ -15,7 +16,7 @@ from rag.services.library import Library
 from rag.services.llm_answer import LLMAnswerService
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
-from rag.types import Answer
+from rag.types import Answer, Filters
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,41 @@ class Services:
         with self._write:
             return self.library.remove(doc_id)
 
-    def list_documents(self) -> list[dict]:
-        return [d.to_dict() for d in self.library.documents()]
+    def list_documents(self, offset: int = 0, limit: int | None = None) -> dict:
+        """One page of documents (all of them when `limit` is None) and the total count."""
+        docs = self.library.documents()
+        page = docs[offset:] if limit is None else docs[offset : offset + limit]
+        return {"total": len(docs), "offset": offset, "documents": [d.to_dict() for d in page]}
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        return self.answers.ask(question, top_k)
+    def get_document(self, doc_id: str) -> dict | None:
+        """A document's record and its chunks in reading order (None when unknown)."""
+        rec = self.library.registry.get(doc_id)
+        if rec is None:
+            return None
+        chunks = sorted(self.library.vectors.get(self.library.registry.chunk_ids(doc_id)), key=lambda c: c.start)
+        return {**rec.to_dict(), "chunks": [{"chunk_id": c.chunk_id, "text": c.text, "start": c.start,
+                                             "end": c.end, "page": c.page} for c in chunks]}
+
+    def check_index(self) -> dict:
+        """Whether Chroma, the keyword index and the registry agree (see Library.check)."""
+        return self.library.check()
+
+    def repair_index(self) -> dict:
+        with self._write:
+            return self.library.repair()
+
+    def facets(self) -> dict:
+        """Values for filter pickers: industries and documents (id and title)."""
+        return {"industries": self.library.registry.industries(),
+                "documents": [{"doc_id": d.doc_id, "title": d.title} for d in self.library.documents()]}
+
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+            history: list[dict[str, str]] | None = None) -> Answer:
+        return self.answers.ask(question, top_k, filters, history)
+
+    def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+               history: list[dict[str, str]] | None = None) -> Iterator[dict]:
+        return self.answers.stream(question, top_k, filters, history)
 
     def health(self) -> dict:
         return {"status": "ok", "data_dir": str(self.data_dir), **self.library.stats(),

@@ -64,6 +64,27 @@ class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="address `rag serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="port `rag serve` binds")
     max_upload_mb: float = Field(50, gt=0, description="uploads larger than this get a 413")
+    max_body_kb: float = Field(256, gt=0, description="JSON request bodies larger than this get a 413")
+    auth: Literal["auto", "on", "off"] = Field(
+        "auto", description="API keys required: auto = on unless the server binds to a loopback address")
+    api_keys: list[str] = Field(default_factory=list, description="accepted `Authorization: Bearer` keys")
+    rate_limit_per_minute: int | None = Field(
+        120, ge=1, description="requests per minute per API key when auth is on")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS ([] = none)")
+
+    def auth_enabled(self, host: str | None = None) -> bool:
+        """Whether keys are required when serving on `host` (loopback needs none unless auth is on)."""
+        if self.auth != "auto":
+            return self.auth == "on"
+        import ipaddress
+
+        bound = host or self.host
+        if bound == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(bound).is_loopback
+        except ValueError:
+            return True
 
 
 class VectorStoreSettings(BaseModel):

@@ -31,9 +31,9 @@ def http(server) -> Iterator[httpx.Client]:
         yield client
 
 
-def _upload(http: httpx.Client, name: str, data: bytes) -> dict:
+def _upload(http: httpx.Client, name: str, data: bytes, status: int = 200) -> dict:
     resp = http.post("/documents", files=[("files", (name, data))])
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == status, resp.text
     return resp.json()
 
 
@@ -80,14 +80,19 @@ def test_uploads_gbk_pdf_and_bad_files_without_losing_the_index(http):
     assert len(_upload(http, "gbk.txt", gbk)["added"]) == 1
     pdf = make_pdf(["第一页：储能电池出货量。", "第二页：光伏装机容量达到200吉瓦。"])
     assert len(_upload(http, "r.pdf", pdf)["added"]) == 1
-    bad = _upload(http, "broken.pdf", b"%PDF-1.4 nonsense")
-    assert "not a readable PDF" in bad["errors"][0]["error"]
-    empty = _upload(http, "empty.txt", b"")
+    bad = _upload(http, "broken.pdf", b"%PDF-1.4 nonsense", 400)
+    assert "not a readable PDF" in bad["detail"] and bad["files"][0]["status"] == "error"
+    empty = _upload(http, "empty.txt", b"", 400)
     assert "empty" in empty["errors"][0]["error"]
-    big = _upload(http, "big.txt", "大".encode() * 30000)
+    big = _upload(http, "big.txt", "大".encode() * 30000, 413)
     assert "upload limit" in big["errors"][0]["error"]
+    mixed = http.post("/documents", files=[("files", ("../../etc/ok.txt", "储能报告：2024年出货量增长。".encode())),
+                                           ("files", ("bad.pdf", b"junk"))])
+    assert mixed.status_code == 200
+    assert [f["status"] for f in mixed.json()["files"]] == ["added", "error"]
+    assert mixed.json()["files"][0]["file"] == "ok.txt" and len(mixed.json()["ids"]) == 1
     health = http.get("/health").json()
-    assert health["documents"] == 2 and health["chunks"] == health["keyword_chunks"]
+    assert health["documents"] == 3 and health["chunks"] == health["keyword_chunks"]
     body = http.post("/ask", json={"question": "光伏装机容量达到多少？"}).json()
     assert "200吉瓦" in body["answer"]
     assert any(c["page"] == 2 for c in body["citations"])

@@ -29,7 +29,7 @@ def test_changed_file_replaces_its_old_chunks(services, tmp_path):
     f.write_text("新版本：公司营收增长25%，利润翻倍。", encoding="utf-8")
     report = services.ingest_paths([str(f)])
     assert report.removed == [old]
-    assert [d["doc_id"] for d in services.list_documents()] == [report.added[0]["doc_id"]]
+    assert [d["doc_id"] for d in services.list_documents()["documents"]] == [report.added[0]["doc_id"]]
     texts = [h.chunk.text for h in services.retriever.retrieve("公司营收增长", top_k=5)]
     assert texts and all("旧版本" not in t for t in texts)
     stats = services.library.stats()

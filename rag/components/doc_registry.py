@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.types import Filters
@@ -25,8 +26,9 @@ class DocRecord:
     origin: str = ""
 
     def to_dict(self) -> dict:
-        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "n_chunks": self.n_chunks,
-                "chars": self.chars, "added_at": self.added_at, "origin": self.origin, "metadata": self.metadata}
+        ingested = datetime.fromtimestamp(self.added_at, tz=UTC).isoformat(timespec="seconds")
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "chunks": self.n_chunks,
+                "chars": self.chars, "ingested_at": ingested, "origin": self.origin, "metadata": self.metadata}
 
 
 class DocRegistry:

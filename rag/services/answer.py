@@ -1,4 +1,4 @@
-"""Question in, cited answer out: retrieve, then the LLM router or the extractive answerer."""
+"""Question in, cited answer out: rewrite a follow-up, retrieve (filtered), then the LLM router or extraction."""
 
 from __future__ import annotations
 
@@ -8,35 +8,76 @@ from typing import Any
 
 from rag.services.extractive import ExtractiveAnswerer
 from rag.services.retrieve import RetrieveService
-from rag.types import Answer
+from rag.services.rewrite import QuestionRewriter, Rewrite
+from rag.types import Answer, Filters, Hit
+
+NO_MATCH = "没有符合筛选条件的资料，请放宽筛选条件后再问。"
 
 
 class AnswerService:
-    """Times the whole request and records which model answered and at what cost."""
+    """Times the whole request and records which model answered, at what cost, for which standalone question."""
 
-    def __init__(self, retriever: RetrieveService, extractive: ExtractiveAnswerer, llm: Any | None = None) -> None:
+    def __init__(self, retriever: RetrieveService, extractive: ExtractiveAnswerer, llm: Any | None = None,
+                 rewriter: QuestionRewriter | None = None) -> None:
         self.retriever = retriever
         self.extractive = extractive
         self.llm = llm
+        self.rewriter = rewriter or QuestionRewriter(llm)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        started = time.perf_counter()
-        hits = self.retriever.retrieve(question, top_k)
-        answer = self.llm.answer(question, hits) if self.llm else self.extractive.answer(question, hits)
+    def _prepare(self, question: str, top_k: int | None, filters: Filters | None,
+                 history: list[dict[str, str]] | None) -> tuple[Rewrite, list[Hit], Answer | None]:
+        rw = self.rewriter.rewrite(question, history)
+        if filters is not None and not filters.is_empty():
+            scope = self.retriever.library.scope(filters)
+            if scope is not None and not scope[0]:
+                return rw, [], Answer(answer=NO_MATCH, citations=[], model="none", refused=True)
+        return rw, self.retriever.retrieve(rw.question, top_k, filters), None
+
+    @staticmethod
+    def _extras(question: str, rw: Rewrite, filters: Filters | None) -> dict[str, Any]:
+        """What the answer says about how it was asked: the standalone question and the filters applied."""
+        out: dict[str, Any] = {}
+        if rw.method != "none":
+            out.update({"question": question, "standalone_question": rw.question, "rewrite": rw.method,
+                        **rw.details})
+        if filters is not None and not filters.is_empty():
+            out["filters"] = filters.to_dict()
+        return out
+
+    def _finish(self, answer: Answer, question: str, rw: Rewrite, filters: Filters | None,
+                started: float) -> Answer:
+        answer.cost += rw.cost
+        answer.details.update(self._extras(question, rw, filters))
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    def stream(self, question: str, top_k: int | None = None) -> Iterator[dict]:
-        """Token events then a final `done` event carrying the whole answer."""
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+            history: list[dict[str, str]] | None = None) -> Answer:
         started = time.perf_counter()
-        hits = self.retriever.retrieve(question, top_k)
-        if self.llm is None:
-            answer = self.extractive.answer(question, hits)
-            answer.latency_ms = (time.perf_counter() - started) * 1000
+        rw, hits, early = self._prepare(question, top_k, filters, history)
+        if early is None:
+            q = rw.question
+            early = self.llm.answer(q, hits) if self.llm else self.extractive.answer(q, hits)
+        return self._finish(early, question, rw, filters, started)
+
+    def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+               history: list[dict[str, str]] | None = None) -> Iterator[dict]:
+        """Token events then a final `done` event carrying the whole answer (a `reset` discards tokens so far)."""
+        started = time.perf_counter()
+        rw, hits, early = self._prepare(question, top_k, filters, history)
+        if rw.method != "none":
+            yield {"type": "rewrite", "standalone_question": rw.question, "method": rw.method}
+        if early is None and self.llm is None:
+            early = self.extractive.answer(rw.question, hits)
+        if early is not None:
+            answer = self._finish(early, question, rw, filters, started)
             yield {"type": "token", "text": answer.answer}
             yield {"type": "done", "answer": answer.to_dict()}
             return
-        for event in self.llm.stream(question, hits):
+        for event in self.llm.stream(rw.question, hits):
             if event.get("type") == "done":
-                event["answer"]["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                done = event["answer"]
+                done["cost"] = done.get("cost", 0.0) + rw.cost
+                done.update(self._extras(question, rw, filters))
+                done["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
             yield event

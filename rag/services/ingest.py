@@ -26,6 +26,7 @@ class IngestReport:
 
     added: list[dict] = field(default_factory=list)
     unchanged: int = 0
+    unchanged_ids: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     chunks: int = 0
@@ -33,12 +34,14 @@ class IngestReport:
     def merge(self, other: IngestReport) -> None:
         self.added += other.added
         self.unchanged += other.unchanged
+        self.unchanged_ids += other.unchanged_ids
         self.removed += other.removed
         self.errors += other.errors
         self.chunks += other.chunks
 
     def to_dict(self) -> dict:
-        return {"added": self.added, "unchanged": self.unchanged, "removed": self.removed,
+        return {"added": self.added, "unchanged": self.unchanged, "unchanged_ids": self.unchanged_ids,
+                "removed": self.removed,
                 "errors": self.errors, "chunks": self.chunks}
 
 
@@ -124,6 +127,7 @@ class IngestService:
         for doc in docs:
             if doc.doc_id in seen or self.library.has(doc.doc_id):
                 report.unchanged += 1
+                report.unchanged_ids.append(doc.doc_id)
                 continue
             seen.add(doc.doc_id)
             try:

@@ -166,6 +166,36 @@ class LLMAnswerService:
             },
         }
 
+    def complete_cheapest(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any] | None:
+        """A small side task (e.g. rewriting a follow-up question) on the cheapest ready provider.
+
+        Returns {"text", "provider", "cost", "input_tokens", "output_tokens"}, or None when no provider is
+        ready or every one failed; failures cool providers down exactly as answering does.
+        """
+        when = self._now()
+        ready = [p for p in self.settings.providers
+                 if not not_configured_reason(p) and not self.states.unavailable_reason(p.name, p.rpm)]
+        est_in = estimate_tokens("".join(m["content"] for m in messages))
+        ready.sort(key=lambda p: call_cost(p, est_in, max_tokens, when))
+        budget = self._budget_left()
+        for provider in ready:
+            if budget is not None and call_cost(provider, est_in, max_tokens, when) > max(budget, 0.0):
+                continue
+            self.states.note_call(provider.name)
+            try:
+                done = self._client(provider).complete(messages, max_tokens, self.settings.temperature)
+            except CallFailure as failure:
+                self._handle_failure(provider, failure, _Run())
+                continue
+            self.states.note_success(provider.name)
+            inp = done.input_tokens if done.input_tokens is not None else est_in
+            out = done.output_tokens if done.output_tokens is not None else estimate_tokens(done.text)
+            cost = call_cost(provider, inp, out, when, done.cached_tokens)
+            self.ledger.record(self._day(), provider.name, inp, out, cost)
+            return {"text": done.text, "provider": provider.name, "cost": cost, "input_tokens": inp,
+                    "output_tokens": out}
+        return None
+
     # ---- internals ----------------------------------------------------------------------------------------
 
     def _day(self) -> str:
@@ -217,16 +247,16 @@ class LLMAnswerService:
             details=details,
         )
 
-    def _handle_failure(self, cand: Candidate, failure: CallFailure, run: _Run) -> None:
-        name = cand.provider.name
+    def _handle_failure(self, provider: ProviderSettings, failure: CallFailure, run: _Run) -> None:
+        name = provider.name
         entry = {
             "provider": name,
-            "model": cand.provider.model,
+            "model": provider.model,
             "outcome": "failed",
             "reason": failure.message,
         }
         if failure.kind == "auth":
-            env = cand.provider.api_key_env
+            env = provider.api_key_env
             self.states.disable(name, f"{failure.message} (check ${env})" if env else failure.message)
             entry["reason"] = f"{failure.message}; provider disabled"
         elif failure.kind in _COOL_DOWN:
@@ -258,7 +288,7 @@ class LLMAnswerService:
             if not completion.text.strip():
                 raise CallFailure("empty", "empty answer")
         except CallFailure as failure:
-            self._handle_failure(cand, failure, run)
+            self._handle_failure(cand.provider, failure, run)
             if emitted:
                 yield {"type": "reset", "reason": f"{provider.name} failed mid-stream: {failure.message}"}
             return

@@ -1,0 +1,149 @@
+"""API keys, per-key rate limits and request-size limits, enforced before any route runs.
+
+A pure ASGI middleware rather than a FastAPI dependency, so that nothing answers without a key: not the
+OpenAPI page, not unknown paths, not a malformed body (which a dependency would see only after FastAPI
+parsed it), and streaming responses pass through untouched. The chat UI under /ui is protected by Gradio's
+own login (the key is the password), since a browser cannot send a Bearer header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+OPEN_PATHS = {"/health", "/", "/favicon.ico"}
+UI_PREFIX = "/ui"
+
+
+def key_matches(given: str, keys: list[str]) -> str | None:
+    """The matching key's short fingerprint, or None; compares against every key in constant time."""
+    found = None
+    given_b = given.encode()
+    for key in keys:
+        if hmac.compare_digest(given_b, key.encode()):
+            found = key
+    return None if found is None else hashlib.sha256(found.encode()).hexdigest()[:12]
+
+
+class RateLimiter:
+    """Sliding one-minute window per API key (by fingerprint; keys themselves are never kept)."""
+
+    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, who: str) -> float | None:
+        """None if this request may go ahead (and counts it), else seconds until it may."""
+        if not self.per_minute:
+            return None
+        now = self._clock()
+        with self._lock:
+            window = self._seen.setdefault(who, deque())
+            while window and now - window[0] >= 60:
+                window.popleft()
+            if len(window) >= self.per_minute:
+                return 60 - (now - window[0])
+            window.append(now)
+            return None
+
+
+async def _reply(send: Callable, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    raw = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    """Checks the Bearer key, the caller's rate and the body size of every HTTP request."""
+
+    def __init__(self, app: Callable, *, keys: list[str], auth: bool, limiter: RateLimiter,
+                 max_body: int, max_upload: int) -> None:
+        self.app = app
+        self.keys = keys
+        self.auth = auth
+        self.limiter = limiter
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path in OPEN_PATHS or path == UI_PREFIX or path.startswith(UI_PREFIX + "/") \
+                or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.auth:
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            fingerprint = key_matches(token.strip(), self.keys) if scheme.lower() == "bearer" else None
+            if fingerprint is None:
+                reason = "missing API key" if not token else "invalid API key"
+                await _reply(send, 401, f"{reason}: send `Authorization: Bearer <key>` (server.api_keys)",
+                             {"WWW-Authenticate": "Bearer"})
+                return
+            wait = self.limiter.retry_after(fingerprint)
+            if wait is not None:
+                seconds = max(1, math.ceil(wait))
+                await _reply(send, 429, f"rate limit of {self.limiter.per_minute} requests per minute per key "
+                                        f"reached; retry in {seconds} s", {"Retry-After": str(seconds)})
+                return
+        limit = self.max_upload if path.rstrip("/") == "/documents" else self.max_body
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _reply(send, 413, f"request body of {int(declared) / 1024:.0f} KB is over the "
+                                    f"{limit / 1024:.0f} KB limit ({_setting(path)})")
+            return
+        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            body, over = await _read_capped(receive, limit)
+            if over:
+                await _reply(send, 413, f"request body is over the {limit / 1024:.0f} KB limit ({_setting(path)})")
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+
+def _setting(path: str) -> str:
+    return "server.max_upload_mb" if path.rstrip("/") == "/documents" else "server.max_body_kb"
+
+
+async def _read_capped(receive: Callable, limit: int) -> tuple[bytes, bool]:
+    """A body sent without Content-Length (chunked), read up to `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        parts.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(parts), False
+
+
+def _replay(body: bytes, original: Callable) -> Callable:
+    """Hands the buffered body to the app once, then the real channel (so disconnects are still seen)."""
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,14 @@
+"""GET /health: open without a key, so load balancers and people can see the service is up."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from rag.api.deps import services
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", summary="Index size, embedder, configured providers (no keys) and today's spend")
+def health(request: Request) -> dict:
+    return services(request).health()
