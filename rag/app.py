@@ -77,11 +77,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                            allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        return JSONResponse(status_code=422, content={"detail": _explain(errors),
-                                                      "errors": [{k: e.get(k) for k in ("loc", "msg", "type")}
-                                                                 for e in errors]})
+        content = {"detail": _explain(errors), "errors": [{k: e.get(k) for k in ("loc", "msg", "type")}
+                                                          for e in errors]}
+        if request.url.path.startswith("/v1/"):  # OpenAI clients read error.message
+            content["error"] = {"message": content["detail"], "type": "invalid_request_error", "code": None}
+        return JSONResponse(status_code=422, content=content)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
