@@ -236,6 +236,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     settings = _settings(args)
     cfg = BenchConfig(docs=args.docs, repeats=args.repeats, queries=args.queries, seed=args.seed,
                       proxy=args.proxy_vectors, llamaindex=not args.no_llamaindex,
+                      cold_start_also=tuple(args.cold_start_also),
                       embedding={"backend": args.backend} if args.backend else {},
                       work_dir=Path(args.work_dir) if args.work_dir else None)
     result = run_bench(settings, cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
@@ -310,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--proxy-vectors", action="store_true",
                    help="passage vectors from a cheap stand-in of the same dimension (query-side figures at 23k)")
     s.add_argument("--no-llamaindex", action="store_true", help="skip the plain llama-index pipeline")
+    s.add_argument("--cold-start-also", nargs="*", default=[], metavar="RUNTIME",
+                   help="also time cold start with these e5-st runtimes (onnx, onnx-int8) on the same index")
     s.add_argument("--work-dir", default=None, help="where the throw-away indexes go (default: the temp dir)")
     s.add_argument("--save", default=None, metavar="FILE", help="also write the full JSON (every run) to FILE")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
