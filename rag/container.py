@@ -102,8 +102,10 @@ class Services:
         return self.answers.stream(question, top_k, filters, history)
 
     def health(self) -> dict:
+        llm = self.llm.health()
         return {"status": "ok", "data_dir": str(self.data_dir), **self.library.stats(),
-                "embedder": self.embedder.describe(), "llm": self.llm.health()}
+                "embedder": self.embedder.describe(), "spent_today_cny": llm["budget"]["spent_cny"],
+                "providers_ready": llm["ready"], "llm": llm}
 
     def close(self) -> None:
         self.library.close()
