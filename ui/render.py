@@ -235,9 +235,28 @@ def details_markdown(answer: dict[str, Any]) -> str:
     note = escalation_note(answer)
     if note:
         head.append(f"<small>{html.escape(note)}</small>")
+    if answer.get("standalone_question"):
+        head.append(f"<small>结合上文，按“{html.escape(str(answer['standalone_question']))}”检索</small>")
+    if answer.get("filters"):
+        head.append(f"<small>筛选：{html.escape(filters_text(answer['filters']))}</small>")
     tried = []
     for t in answer.get("tried") or []:
         cost = f"，{format_cost(float(t['cost']))}" if "cost" in t else ""
         why = f"：{t['reason']}" if t.get("reason") else ""
         tried.append(f"- `{t.get('provider')}` {t.get('outcome')}{cost}{html.escape(str(why))}")
     return "  \n".join(head) + ("\n\n**尝试过的模型**\n\n" + "\n".join(tried) if tried else "")
+
+
+FILTER_LABELS = {"industry": "行业", "keywords": "关键词", "date_from": "起始", "date_to": "截止", "doc_ids": "文档",
+                 "source": "来源"}
+
+
+def filters_text(filters: dict[str, Any]) -> str:
+    """`行业 云计算、人工智能；起始 2024-05-01` for the filters an answer was retrieved under."""
+    parts = []
+    for key, value in filters.items():
+        shown = "、".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+        if key == "doc_ids":
+            shown = f"{len(value)} 篇"
+        parts.append(f"{FILTER_LABELS.get(key, key)} {shown}")
+    return "；".join(parts)
