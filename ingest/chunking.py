@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-from llama_index.core.node_parser import SentenceSplitter
-
 from rag.types import Chunk, Document
 
 # Sentence ends: Chinese full-width 。！？；… and their half-width forms, with closing quotes kept on
@@ -33,6 +31,10 @@ class ChineseChunker:
     """llama-index's SentenceSplitter with a Chinese sentence tokenizer and character lengths."""
 
     def __init__(self, chunk_size: int = 600, chunk_overlap: int = 80) -> None:
+        # Imported here: llama_index.core costs ~2 s of CPU to import, and answering a question (which
+        # only needs split_sentences) should not pay it at startup.
+        from llama_index.core.node_parser import SentenceSplitter
+
         self.splitter = SentenceSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,

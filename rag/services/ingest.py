@@ -66,7 +66,15 @@ class IngestService:
     def __init__(self, library: Library, settings: Settings) -> None:
         self.library = library
         self.max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
-        self.chunker = ChineseChunker(settings.chunking.chunk_size, settings.chunking.chunk_overlap)
+        self._chunking = (settings.chunking.chunk_size, settings.chunking.chunk_overlap)
+        self._chunker: ChineseChunker | None = None
+
+    @property
+    def chunker(self) -> ChineseChunker:
+        """Built on first use, so a process that only answers never imports llama-index (cold start)."""
+        if self._chunker is None:
+            self._chunker = ChineseChunker(*self._chunking)
+        return self._chunker
 
     def ingest_paths(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         report = IngestReport()
