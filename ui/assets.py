@@ -43,7 +43,7 @@ if (!window.__ragCitations) {
     if (!a) return;
     ev.preventDefault();
     ev.stopPropagation();
-    const id = a.getAttribute('data-cite') || (a.getAttribute('href') || '').replace(/^#/, '');
+    const id = (a.getAttribute('href') || '').replace(/^#/, '');
     const card = document.getElementById(id);
     if (!card) return;
     for (let p = card.parentElement; p; p = p.parentElement) { if (p.tagName === 'DETAILS') p.open = true; }

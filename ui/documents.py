@@ -57,7 +57,7 @@ def ingest_report(name: str, report: dict[str, Any]) -> str:
     if report.get("removed"):
         parts.append(f"替换旧版本 {len(report['removed'])} 篇")
     errors = [e["error"] for e in report.get("errors", [])]
-    head = f"- ✅ **{html.escape(name)}**：" if not errors else f"- ❌ **{html.escape(name)}**："
+    head = f"- 【{'失败' if errors else '成功'}】**{html.escape(name)}**："
     return head + "；".join(parts + [html.escape(e) for e in errors]) if parts or errors else head + "没有可入库的内容"
 
 

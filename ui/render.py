@@ -17,6 +17,7 @@ _MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
 
+OUTCOMES = {"answered": "作答", "escalated": "未通过引用检查，已升级", "failed": "失败", "skipped": "跳过"}
 FALLBACK_REASONS = {
     "no provider configured": "未配置可用的大模型，使用抽取式回答",
     "no retrieved chunks to ground an LLM answer on": "没有检索到资料，未调用大模型",
@@ -38,7 +39,7 @@ def link_markers(text: str, turn: int, known: set[int]) -> str:
         out = []
         for n in nums:
             if n in known:
-                out.append(f'<a class="cite-ref" href="#{anchor(turn, n)}" data-cite="{anchor(turn, n)}">[{n}]</a>')
+                out.append(f'<a class="cite-ref" href="#{anchor(turn, n)}">[{n}]</a>')
             else:
                 out.append(f"[{n}]")
         return "".join(out)
@@ -212,8 +213,8 @@ def badge(answer: dict[str, Any]) -> str:
     ]
     note = escalation_note(answer)
     line = f'<div class="rag-badge">{" · ".join(items)}'
-    if note:
-        line += f'<br><span class="b-why">{html.escape(note)}</span>'
+    if note:  # the full reason is in the side panel; the badge keeps one short line
+        line += f'<br><span class="b-why" title="{html.escape(note)}">{html.escape(_short(note, 70))}</span>'
     if answer.get("warning"):
         line += f'<br><span class="b-warn">⚠ {html.escape(str(answer["warning"]))}</span>'
     return line + "</div>"
@@ -243,7 +244,8 @@ def details_markdown(answer: dict[str, Any]) -> str:
     for t in answer.get("tried") or []:
         cost = f"，{format_cost(float(t['cost']))}" if "cost" in t else ""
         why = f"：{t['reason']}" if t.get("reason") else ""
-        tried.append(f"- `{t.get('provider')}` {t.get('outcome')}{cost}{html.escape(str(why))}")
+        outcome = OUTCOMES.get(str(t.get("outcome")), str(t.get("outcome")))
+        tried.append(f"- `{t.get('provider')}` {outcome}{cost}{html.escape(str(why))}")
     return "  \n".join(head) + ("\n\n**尝试过的模型**\n\n" + "\n".join(tried) if tried else "")
 
 
