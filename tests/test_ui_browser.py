@@ -162,6 +162,16 @@ def test_documents_tab_uploads_with_progress_lists_and_deletes(site, page, tmp_p
     assert "字节跳动发布豆包大模型" in table.inner_text()
     _shot(pg, tmp_path, "ui-documents.png")
 
+    # The chat's filter pickers learn the new document and its industries.
+    pg.get_by_role("tab", name="问答").click()
+    pg.locator("#filter-industry input").click()
+    pg.get_by_role("option", name="光伏", exact=True).wait_for()
+    pg.keyboard.press("Escape")
+    pg.locator("#filter-documents input").click()
+    pg.get_by_role("option", name=re.compile("光伏组件价格")).wait_for()
+    pg.keyboard.press("Escape")
+
+    pg.get_by_role("tab", name="文档").click()
     pg.locator("#delete-target input").click()
     pg.get_by_role("option", name=re.compile("光伏组件价格")).click()
     pg.locator("#delete").click()

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = ["字节跳动豆包主力模型的企业市场定价是多少？", "哪些厂商宣布大模型免费？"]
 CURSOR = " ▌"
+ASK_CONCURRENCY = 8
 
 
 def build_chat(services: Any) -> gr.Blocks:
@@ -140,7 +141,8 @@ def chat_column(services: Any, filters: FilterControls, feedback: FeedbackStore)
 
     inputs = [question, chatbot, turns, *filters.inputs]
     outputs = [chatbot, citations, meta, question, turns]
-    send.click(ask, inputs, outputs, api_name="ask")
-    question.submit(ask, inputs, outputs, api_name=False)
+    # Answers wait on retrieval and LLM I/O, so several users are served at once (Gradio's default is one).
+    send.click(ask, inputs, outputs, api_name="ask", concurrency_limit=ASK_CONCURRENCY, concurrency_id="ask")
+    question.submit(ask, inputs, outputs, api_name=False, concurrency_limit=ASK_CONCURRENCY, concurrency_id="ask")
     chatbot.like(_like, [turns, chatbot], None, api_name=False)
     clear.click(lambda: ([], citations_panel([]), "", "", []), None, outputs, api_name=False)
