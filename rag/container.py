@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.components.embedders import build_embedder
+from rag.components.feedback import FeedbackStore
 from rag.lock import DataDirLock
 from rag.services.answer import AnswerService
 from rag.services.extractive import ExtractiveAnswerer
@@ -51,6 +52,7 @@ class Services:
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
                                     evidence=self.extractive.evidence)
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
+        self.feedback = FeedbackStore(self.data_dir / "feedback.sqlite")  # thumbs up/down from the chat UI
 
     # The faces call these; writes are serialised so the three stores stay in step.
     def ingest_paths(self, paths: list[str], progress: bool = False) -> IngestReport:

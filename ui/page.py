@@ -6,7 +6,6 @@ from typing import Any
 
 import gradio as gr
 
-from rag.components.feedback import FeedbackStore
 from ui.chat import chat_column
 from ui.documents import documents_tab
 from ui.filters import filter_column, refresh_pickers
@@ -14,8 +13,7 @@ from ui.providers import providers_tab
 
 
 def build_ui(services: Any) -> gr.Blocks:
-    """`services` is the in-process Services (ask/stream/facets/list_documents/health, optionally `feedback`)."""
-    feedback = getattr(services, "feedback", None) or FeedbackStore(services.data_dir / "feedback.sqlite")
+    """`services` is the in-process Services (ask/stream/facets/list_documents/health and its feedback store)."""
     with gr.Blocks(title="资料问答", analytics_enabled=False, fill_width=True) as demo:
         gr.Markdown("## 资料问答\n基于已入库的报告与新闻作答；回答中的 **[n]** 可点击，右侧打开对应原文并高亮支撑句。")
         with gr.Tabs():
@@ -23,7 +21,7 @@ def build_ui(services: Any) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=250):
                         filters = filter_column(services)
-                    chat_column(services, filters, feedback)
+                    chat_column(services, filters, services.feedback)
             with gr.Tab("文档", id="documents-tab"):
                 list_documents, listing = documents_tab(services, filters)
             with gr.Tab("模型与费用", id="providers-tab"):
