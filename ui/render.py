@@ -10,12 +10,10 @@ import re
 from typing import Any
 
 from ingest.chunking import split_sentences as chunk_sentences
-from rag.components.llm.grounding import markers_in, split_sentences, strip_markers
+from rag.components.llm.grounding import markers_in, split_sentences, strip_markers, units
 
 # Same marker shapes the citation check accepts: [1]  [1][2]  [1,2]  [1、2]  【1】  ［1］
 _MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
 
 OUTCOMES = {"answered": "作答", "escalated": "未通过引用检查，已升级", "failed": "失败", "skipped": "跳过"}
 FALLBACK_REASONS = {
@@ -45,17 +43,6 @@ def link_markers(text: str, turn: int, known: set[int]) -> str:
         return "".join(out)
 
     return _MARKER.sub(one, text)
-
-
-def units(text: str) -> set[str]:
-    """Character bigrams of Chinese runs (a lone character as itself) plus lower-cased ASCII words/numbers."""
-    out: set[str] = set()
-    for run in _CJK_RUN.findall(text):
-        if len(run) == 1:
-            out.add(run)
-        out.update(run[i : i + 2] for i in range(len(run) - 1))
-    out.update(w.lower() for w in _ASCII_WORD.findall(text))
-    return out
 
 
 def overlap(a: set[str], b: set[str]) -> float:

@@ -75,7 +75,7 @@ def is_refusal(text: str) -> bool:
     return any(p in compact for p in REFUSAL_PATTERNS)
 
 
-def _units(text: str) -> set[str]:
+def units(text: str) -> set[str]:
     """Character bigrams of Chinese runs (a lone character as itself) plus ASCII words and numbers."""
     out: set[str] = set()
     for run in _CJK_RUN.findall(text):
@@ -88,11 +88,11 @@ def _units(text: str) -> set[str]:
 
 def support(sentence: str, evidence: str) -> float:
     """Share of the sentence's bigrams/words found in the evidence (recall of the sentence, 0..1)."""
-    units = _units(strip_markers(sentence))
-    if not units:
+    claim = units(strip_markers(sentence))
+    if not claim:
         return 1.0
-    have = _units(evidence)
-    return len(units & have) / len(units)
+    have = units(evidence)
+    return len(claim & have) / len(claim)
 
 
 def _numbers(text: str) -> set[str]:
