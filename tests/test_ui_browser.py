@@ -60,6 +60,7 @@ def site(tmp_path_factory) -> Iterator[dict]:
         llm.script("uncited-cheap", Script(mode="uncited", chunk_delay_s=0.02))
         llm.script("cite-strong", Script(mode="cite", chunk_delay_s=0.04))
         settings = make_settings(tmp_path_factory.mktemp("ui-browser") / "data")
+        settings.server.max_upload_mb = 0.05
         settings.llm = LLMSettings(providers=[
             ProviderSettings(name="cheap", base_url=llm.base_url, model="uncited-cheap", api_key_env=KEY_ENV,
                              price_input=0.3, price_output=0.6, context_window=8192, timeout_s=10, tier="cheap"),
@@ -152,11 +153,13 @@ def test_documents_tab_uploads_with_progress_lists_and_deletes(site, page, tmp_p
             "总结: 2024年光伏组件价格下跌40%，行业进入洗牌期。\n行业: 光伏, 新能源\n")
     upload = tmp_path / "光伏.txt"
     upload.write_text(news, encoding="utf-8")
-    pg.locator("#upload-files input[type=file]").set_input_files(str(upload))
+    too_big = tmp_path / "big.txt"
+    too_big.write_text("储能。" * 20_000, encoding="utf-8")  # 180 KB, over the 0.05 MB limit
+    pg.locator("#upload-files input[type=file]").set_input_files([str(upload), str(too_big)])
     pg.locator("#upload").click()
-    pg.locator("#upload-status", has_text="光伏.txt").wait_for()
+    pg.locator("#upload-status", has_text="big.txt").wait_for()
     status = pg.locator("#upload-status").inner_text()
-    assert "【成功】光伏.txt" in status and "新增 1 篇" in status
+    assert "【成功】光伏.txt：新增 1 篇" in status and "【失败】big.txt" in status and "上传上限 0.05 MB" in status
     table = pg.locator("#documents-table")
     table.get_by_text("光伏组件价格一年下跌四成").first.wait_for()
     assert "字节跳动发布豆包大模型" in table.inner_text()

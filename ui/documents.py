@@ -93,9 +93,14 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
     def ingest(paths: list[str] | None, p: int, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
         if not paths:
             raise gr.Error("请先选择要上传的文件。")
+        limit_mb = services.settings.server.max_upload_mb  # the same limit POST /documents applies
         lines = []
         for path in progress.tqdm(paths, desc="入库中", unit="个文件"):
-            name = Path(path).name
+            name, size = Path(path).name, Path(path).stat().st_size
+            if size > limit_mb * 2**20:
+                lines.append(f"- 【失败】**{html.escape(name)}**：文件 {size / 2**20:.2f} MB，"
+                             f"超过上传上限 {limit_mb:g} MB（server.max_upload_mb）")
+                continue
             lines.append(ingest_report(name, services.ingest_bytes(Path(path).read_bytes(), name).to_dict()))
         return ("\n".join(lines), None, *show(p))
 
