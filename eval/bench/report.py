@@ -52,7 +52,8 @@ def format_table(r: dict) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     note = (f"{r['docs']} documents, {r['chunks']} chunks (llama-index: {g('llamaindex_chunks', '—')} nodes), "
             f"{r['queries']} questions, median of {r['repeats']} run(s), {r['cpus']} CPUs, "
-            f"embedder {r.get('embedder', '?')}.")
+            f"embedder {r.get('embedder', '?')}, load average {r.get('loadavg_start', '?')} at start, "
+            f"{r.get('loadavg_end', '?')} at end.")
     if r["proxy_passage_vectors"]:
         note += (" PROXY: passage vectors are hash-seeded random vectors of the real dimension (ingest and lower "
                  "bound figures exclude real passage embedding); query embedding is the real model.")

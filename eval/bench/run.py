@@ -50,6 +50,7 @@ def run_bench(settings: Settings, cfg: BenchConfig, log: Callable[[str], None] =
         raise ValueError("--repeats and --queries must be at least 1")
     embedding = {**settings.embedding.model_dump(), **cfg.embedding}
     runs: list[dict] = []
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rag-bench-", dir=cfg.work_dir) as tmp:
         root = Path(tmp)
         corpus = write_corpus(select_lines(cfg.docs, cfg.crud_dir), root / "crud_bench.txt")
@@ -80,6 +81,8 @@ def run_bench(settings: Settings, cfg: BenchConfig, log: Callable[[str], None] =
     out = summarise(runs, cfg, docs=len(docs), chunks=len(chunks), raw_bytes=raw_bytes)
     runtime = f" ({embedding['st_backend']})" if embedding["backend"] == "e5-st" else ""
     out["embedder"] = embedding["backend"] + runtime
+    # 1-minute load average before and after: other processes on the machine inflate every wall figure.
+    out["loadavg_start"], out["loadavg_end"] = round(load_start, 2), round(os.getloadavg()[0], 2)
     return out
 
 
