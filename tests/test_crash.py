@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import random
@@ -11,10 +13,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
 
+from rag.cli import main as cli_main
 from rag.components.embedders import build_embedder
 from rag.container import Services
 from rag.services.library import Library
@@ -76,9 +80,12 @@ def _stores(data: Path) -> dict[str, set[str]]:
 
 
 def check(env: dict[str, str], *extra: str) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "rag.cli", "docs", "check", "--json", *extra], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
-    return proc.returncode, json.loads(proc.stdout)
+    """`rag docs check --json` in this process (a subprocess would spend seconds importing)."""
+    out = io.StringIO()
+    with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(io.StringIO()):
+        code = cli_main(["docs", "check", "--json", *extra])
+    return code, json.loads(out.getvalue())
 
 
 def run_with_kills(tmp_path: Path, n_articles: int, kills: int, seed: int) -> dict:
@@ -92,25 +99,29 @@ def run_with_kills(tmp_path: Path, n_articles: int, kills: int, seed: int) -> di
     data = tmp_path / "crashed"
     env = _env(tmp_path, data)
     rng = random.Random(seed)
+    reserve = int(1.5 * 64 * len(expected["docs"]) / len(expected["chunks"]))  # documents in ~1.5 batches
     cmd = [sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--json"]
     landed, inconsistent_after_kill = 0, 0
     while landed < kills:
         done = max(_registered(data), 0)
-        target = rng.randint(done + 1, max(done + 1, len(expected["docs"]) - 5))
+        # Leave work for the kills to come, and more than the last batch (registrations jump by a batch).
+        share = (len(expected["docs"]) - reserve - done) // (kills - landed + 1)
+        target = done + rng.randint(1, max(1, share))
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         while proc.poll() is None and _registered(data) < target and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(rng.uniform(0, 1.5 * per_batch))  # somewhere inside the next batch of writes
+        time.sleep(rng.uniform(0, per_batch))  # somewhere inside the next batch of writes
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
-            assert proc.wait(timeout=30) == -signal.SIGKILL
+        if proc.wait(timeout=300) == -signal.SIGKILL:
             landed += 1
             code, report = check(env)
             assert code == (0 if report["consistent"] else 1)
             inconsistent_after_kill += not report["consistent"]
         else:
             assert proc.returncode == 0, "an ingest that was not killed failed"
+            print(f"\nfinished before the kill: done {done}, target {target}, now {_registered(data)}")
             break  # it finished before the kill: nothing left to interrupt
     if inconsistent_after_kill:  # mend one explicitly; the rerun's own open repairs the rest
         code, report = check(env, "--repair")
@@ -153,6 +164,9 @@ def test_check_reports_and_repair_mends_a_damaged_index(tmp_path, capsys):
         svc.library.keywords.delete(a[:1])  # a chunk missing from the keyword index
         svc.library.vectors.delete(b[:1])  # a registered document that lost a vector
         svc.library.keywords.add([("stray-id", "孤立的关键词条目")])  # a keyword entry with no vector
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "docs", "check"], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 1 and "consistent: False" in proc.stdout and "--repair" in proc.stderr
     code, report = check(env)
     assert code == 1 and not report["consistent"]
     assert report["keyword_only"] == 2 and report["vector_only"] == 1 and report["missing_vectors"] == 1
