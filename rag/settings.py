@@ -53,6 +53,9 @@ class AnswerSettings(BaseModel):
         0.5, ge=0, le=1, description="refuse when the question's keywords are covered less than this"
     )
     max_sentences: int = Field(3, ge=1, description="sentences the extractive answerer quotes")
+    type_bonus: float = Field(
+        0.5, ge=0, le=2, description="sentence score bonus for holding the kind of answer asked for (number, date...)"
+    )
 
 
 class IngestSettings(BaseModel):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ingest.chunking import split_sentences
+from rag.components.answer_types import AnswerType
 from rag.components.keyword_index import KeywordIndex
 from rag.components.tokenize import normalise, tokenize
 from rag.settings import AnswerSettings
@@ -12,12 +14,35 @@ from rag.types import Answer, Citation, Hit
 
 REFUSAL = "资料中没有找到能回答这个问题的内容。"
 EMPTY_INDEX = "资料库中还没有文档，请先导入资料。"
-_QUANTITY_RE = re.compile(r"多少|几|价格|定价|价钱|费用|比例|数量|多大|多高|多长|多久|何时|哪一年|哪年|什么时候|日期")
+#: longest quoted sentence; a longer one is cut to its best-matching run of clauses
+MAX_SENTENCE_CHARS = 200
+#: a further sentence is quoted only when it scores at least this share of the best one
+KEEP_RATIO = 0.6
+_CLAUSE_RE = re.compile(r"[^，,；;：:]+[，,；;：:]?")
 _DIGIT_RE = re.compile(r"\d")
 
 
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def clip_sentence(sent: str, score: Callable[[str], float], limit: int = MAX_SENTENCE_CHARS) -> str:
+    """`sent` if short enough, else the contiguous run of its clauses (within `limit`) that scores best."""
+    if len(sent) <= limit:
+        return sent
+    clauses = _CLAUSE_RE.findall(sent) or [sent]
+    best, best_score = sent[:limit], float("-inf")
+    for i in range(len(clauses)):
+        window = ""
+        for clause in clauses[i:]:
+            if len(window) + len(clause) > limit:
+                break
+            window += clause
+        window = window or clauses[i][:limit]
+        sc = score(window)
+        if sc > best_score:
+            best, best_score = window, sc
+    return best
 
 
 class ExtractiveAnswerer:
@@ -57,23 +82,28 @@ class ExtractiveAnswerer:
         if evidence < self.settings.min_evidence:
             return Answer(answer=REFUSAL, citations=[], model="extractive", refused=True,
                           details={"evidence": round(evidence, 3)})
-        wants_number = bool(_QUANTITY_RE.search(question))
+        atype = AnswerType.of(question)
         candidates: list[tuple[float, int, str]] = []
         for rank, hit in enumerate(hits, start=1):
             for sent in split_sentences(hit.chunk.text):
                 sent = sent.strip()
                 if len(sent) < 6 or sent == hit.chunk.title.strip():
                     continue
-                score = self._coverage(sent, terms, weights) + 0.05 / rank
-                if wants_number and _DIGIT_RE.search(sent):
-                    score += 0.1
-                candidates.append((score, rank, sent))
+
+                def score(text: str, rank: int = rank) -> float:
+                    # Question words covered, plus a bonus when the text holds the kind of thing asked for
+                    # (a number, a date, a name, a place) beyond what the question itself says.
+                    return (self._coverage(text, terms, weights) + 0.05 / rank
+                            + self.settings.type_bonus * atype.found(text))
+
+                sent = clip_sentence(sent, score)
+                candidates.append((score(sent), rank, sent))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         chosen: list[tuple[float, int, str]] = []
         for cand in candidates:
             if len(chosen) >= self.settings.max_sentences:
                 break
-            if chosen and cand[0] < 0.6 * chosen[0][0]:
+            if chosen and cand[0] < KEEP_RATIO * chosen[0][0]:
                 break
             grams = _bigrams(cand[2])
             if any(len(grams & _bigrams(c[2])) > 0.6 * max(1, min(len(grams), len(_bigrams(c[2])))) for c in chosen):
