@@ -40,6 +40,13 @@ class RetrievalSettings(BaseModel):
     )
     dense_weight: float = Field(0.7, ge=0, le=1, description="weight of the dense score in weighted fusion")
     rrf_k: int = Field(60, ge=1, description="constant of reciprocal-rank fusion")
+    evidence_weight: float = Field(
+        0.0, ge=0, le=5, description="weight of lexical answer evidence added to the fused score (0: off)"
+    )
+    evidence_top_n: int = Field(20, ge=1, description="fused hits the evidence stage re-scores")
+    evidence_type_weight: float = Field(
+        0.3, ge=0, le=2, description="evidence bonus for a sentence holding the kind of answer asked for"
+    )
 
 
 class RerankSettings(BaseModel):

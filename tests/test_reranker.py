@@ -95,3 +95,30 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
         build_reranker(RerankSettings(enabled=True, model=""))
     with pytest.raises(ValueError, match="top_n"):
         CrossEncoderReranker(missing, top_n=0)
+
+
+def test_evidence_reranker_prefers_the_passage_that_answers():
+    from rag.components.reranker import EvidenceReranker
+
+    question = "2022年重庆的GDP增长率是多少"
+    echo = "重庆2022年GDP增长率备受关注，多家机构对重庆经济作出预测。"  # repeats the question, no answer
+    answer = "据统计，2022年重庆实现地区生产总值29129亿元，GDP增长率为2.6%。"
+    other = "成都的地铁线路在2022年继续延长。"
+    hits = _hits([echo, other, answer])
+    er = EvidenceReranker(lambda term: 1.0, weight=0.5, top_n=3, type_weight=0.3)
+    ev = er.evidence(question, [echo, answer, other])
+    assert ev[1] > ev[0] > ev[2]
+    out = er.rerank(question, hits)
+    assert out[0].chunk.text == answer and len(out) == 3
+    assert EvidenceReranker(lambda term: 1.0, weight=0.5, top_n=1).rerank(question, hits)[1:] == hits[1:]
+
+
+def test_answer_types_ignore_what_the_question_already_says():
+    from rag.components.answer_types import AnswerType
+
+    t = AnswerType.of("2022年重庆GDP增长了多少？")
+    assert t.kind == "number" and t.found("重庆2022年经济") == 0.0 and t.found("增长2.6%") == 1.0
+    d = AnswerType.of("北京冬奥会什么时候开幕")
+    assert d.kind == "date" and d.found("开幕式于2月4日举行") == 1.0 and d.found("开幕式很精彩") == 0.0
+    assert AnswerType.of("谁是北京冬奥会第一棒火炬手").found("第一棒火炬手是罗致焕") == 1.0
+    assert AnswerType.of("这部电影好看吗").kind == ""

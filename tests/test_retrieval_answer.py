@@ -73,3 +73,13 @@ def test_reranker_stage_reorders_the_fused_hits(settings):
         svc.retriever.reranker = ByLength()
         hits = svc.retriever.retrieve("光伏价格", top_k=2)
         assert [h.chunk.text for h in hits] == ["光伏。", "光伏组件价格下跌了很多。"]
+
+
+def test_quoted_sentences_are_cut_to_their_best_200_characters():
+    from rag.services.extractive import MAX_SENTENCE_CHARS, clip_sentence
+
+    filler = "，".join(["无关的铺垫内容在这里"] * 30)
+    long = filler + "，比亚迪2023年销量为302万辆，" + "，".join(["其他内容"] * 20) + "。"
+    cut = clip_sentence(long, lambda s: float("302万辆" in s))
+    assert len(cut) <= MAX_SENTENCE_CHARS and "302万辆" in cut and cut in long
+    assert clip_sentence("短句。", lambda s: 0.0) == "短句。"

@@ -37,9 +37,11 @@ class EvalIndex:
     index_seconds: float
 
     def retriever(self, fusion: str | None = None, rerank: bool = False) -> RetrieveService:
+        """The configured retrieval, or (with `fusion`) a plain ablation: that fusion without the evidence stage."""
         s = self.settings.retrieval.model_copy(deep=True)
         if fusion:
             s.fusion = fusion  # type: ignore[assignment]
+            s.evidence_weight = 0.0
         reranker = None
         if rerank:
             from rag.components.reranker import build_reranker
@@ -122,9 +124,13 @@ def configurations(settings: Settings, ablations: bool) -> list[tuple[str, str |
     """(name, fusion, rerank) to evaluate: the configured one, plus each retriever alone when ablating."""
     r = settings.retrieval
     default = f"{r.fusion}" + (f"(dense {r.dense_weight})" if r.fusion == "weighted" else "")
+    if r.evidence_weight > 0 and r.fusion in ("weighted", "rrf"):
+        default += f"+evidence {r.evidence_weight}"
     rows: list[tuple[str, str | None, bool]] = []
     if ablations:
         rows += [("keyword", "keyword", False), ("dense", "dense", False), ("rrf", "rrf", False)]
+        if r.evidence_weight > 0 and r.fusion == "weighted":
+            rows.append((f"weighted(dense {r.dense_weight})", "weighted", False))
     rows.append((f"default: {default}", None, False))
     if settings.rerank.enabled:
         rows.append((f"default+rerank: {default}", None, True))
@@ -168,7 +174,8 @@ def run_retrieval_eval(settings: Settings, dataset: str | EvalSet, limit: int | 
     out.update({k: v for k, v in configs[default_name].items() if k != "query_ms_mean"})
     out.update({
         "configuration": {"name": default_name, "fusion": r.fusion, "dense_weight": r.dense_weight,
-                          "candidates": r.candidates, "rrf_k": r.rrf_k, "rerank": settings.rerank.enabled,
+                          "candidates": r.candidates, "rrf_k": r.rrf_k, "evidence_weight": r.evidence_weight,
+                          "evidence_type_weight": r.evidence_type_weight, "rerank": settings.rerank.enabled,
                           "chunk_size": settings.chunking.chunk_size},
         "embedder": {k: v for k, v in embedder.items() if k != "cache"},
         "corpus": len(data.corpus) or corpus.get("documents", 0),

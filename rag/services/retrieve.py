@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.components.reranker import Reranker
+from rag.components.reranker import EvidenceReranker, Reranker
 from rag.services.library import Library
 from rag.settings import RetrievalSettings
 from rag.types import Chunk, Filters, Hit
@@ -44,6 +44,10 @@ class RetrieveService:
         self.library = library
         self.settings = settings
         self.reranker = reranker
+        self.evidence = None
+        if settings.evidence_weight > 0 and settings.fusion in ("weighted", "rrf"):
+            self.evidence = EvidenceReranker(library.keywords.idf, settings.evidence_weight,
+                                             settings.evidence_top_n, settings.evidence_type_weight)
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """Fused hits; `filters` restrict both searches to the matching documents (inside each search)."""
@@ -70,7 +74,7 @@ class RetrieveService:
             fused = fuse_rrf([c.chunk_id for c, _ in dense_hits], [cid for cid, _ in kw_hits], s.rrf_k)
         else:
             fused = fuse_weighted(dense, keyword, s.dense_weight)
-        keep = max(top_k, self.reranker.top_n) if self.reranker else top_k
+        keep = max(top_k, self.reranker.top_n if self.reranker else 0, self.evidence.top_n if self.evidence else 0)
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))[:keep]
         chunks = {c.chunk_id: c for c, _ in dense_hits}
         missing = [cid for cid in ranked if cid not in chunks]
@@ -78,6 +82,8 @@ class RetrieveService:
             chunks.update({c.chunk_id: c for c in self.library.vectors.get(missing)})
         hits = [Hit(chunk=chunks[cid], score=fused[cid], dense_score=dense.get(cid), keyword_score=keyword.get(cid))
                 for cid in ranked if cid in chunks]
+        if self.evidence and hits:
+            hits = self.evidence.rerank(question, hits)
         if self.reranker and hits:
             hits = self.reranker.rerank(question, hits)
         return hits[:top_k]
