@@ -34,7 +34,13 @@ def decode_bytes(data: bytes, name: str = "file") -> tuple[str, str]:
         raise EmptyFileError(f"{name}: the file is empty")
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            return data.decode(enc), enc
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                break  # a BOM followed by bytes of another encoding: let the checks below decide
+            if not text.strip(" \t\r\n\x00\ufeff"):
+                raise EmptyFileError(f"{name}: the file is empty (only a byte-order mark)")
+            return text, enc
     utf16 = _looks_utf16(data)
     if utf16:
         try:

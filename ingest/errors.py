@@ -17,6 +17,10 @@ class CorruptFileError(IngestError):
     pass
 
 
+class EncryptedFileError(CorruptFileError):
+    pass
+
+
 class UnsupportedFormatError(IngestError):
     pass
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ingest.encoding import decode_bytes
-from ingest.errors import CorruptFileError, EmptyFileError, UnsupportedFormatError
+from ingest.errors import CorruptFileError, EmptyFileError, EncryptedFileError, UnsupportedFormatError
 from rag.types import Document
 
 TEXT_EXTS = {".txt", ".text", ".csv", ".log", ""}
@@ -40,8 +40,16 @@ def content_id(text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:24]
 
 
+_CONTROL_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Drop C0 control characters and ANSI colour codes (tab, newline, CR and form feed stay)."""
+    return _CONTROL_RE.sub("", text)
+
+
 def _doc(text: str, title: str, source: str, **meta: object) -> Document:
-    text = text.strip()
+    text = clean_text(text).strip()
     return Document(doc_id=content_id(text), text=text, title=title.strip() or "untitled", source=source,
                     metadata={k: v for k, v in meta.items() if v not in (None, "")})
 
@@ -109,8 +117,16 @@ def _is_crud(text: str) -> bool:
     return bool(lines) and sum(1 for ln in lines if _CRUD_RE.match(ln)) >= max(1, len(lines) // 2)
 
 
-def read_text(data: bytes, source: str) -> list[Document]:
+def _decode_clean(data: bytes, source: str) -> tuple[str, str]:
     text, enc = decode_bytes(data, source)
+    text = clean_text(text)
+    if not text.strip():
+        raise EmptyFileError(f"{source}: no text (only whitespace or control characters)")
+    return text, enc
+
+
+def read_text(data: bytes, source: str) -> list[Document]:
+    text, enc = _decode_clean(data, source)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _is_news_record(text):
         return parse_news_records(text, source)
@@ -120,7 +136,7 @@ def read_text(data: bytes, source: str) -> list[Document]:
 
 
 def read_markdown(data: bytes, source: str) -> list[Document]:
-    text, enc = decode_bytes(data, source)
+    text, enc = _decode_clean(data, source)
     heading = re.search(r"^#{1,3}\s+(.+)$", text, re.M)
     title = heading.group(1).strip() if heading else _first_line_title(text)
     return [_doc(text, title, source, encoding=enc, kind="markdown")]
@@ -149,8 +165,11 @@ def read_pdf(data: bytes, source: str) -> list[Document]:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        if reader.is_encrypted and not reader.decrypt(""):  # an empty user password opens many "protected" PDFs
+            raise EncryptedFileError(f"{source}: the PDF is encrypted (password-protected); "
+                                     "save an unprotected copy and ingest that")
+        page_texts = [clean_text(page.extract_text() or "").strip() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
         raise CorruptFileError(f"{source}: not a readable PDF ({exc})") from None
     parts, pages, pos = [], [], 0
     for number, ptext in enumerate(page_texts, start=1):
@@ -170,14 +189,36 @@ def read_pdf(data: bytes, source: str) -> list[Document]:
     return [doc]
 
 
+DOCX_MAX_UNPACKED = 256 * 2**20  # bytes a DOCX may unpack to
+DOCX_MAX_RATIO = 200  # compression ratio above which a large part is a bomb, not a document
+
+
+def _check_zip(z, source: str) -> None:
+    """Refuse zip bombs and XML entity declarations before python-docx unpacks anything."""
+    total = 0
+    for info in z.infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if total > DOCX_MAX_UNPACKED or (info.file_size > 10 * 2**20 and ratio > DOCX_MAX_RATIO):
+            raise CorruptFileError(f"{source}: the DOCX unpacks to over {total / 2**20:.0f} MB "
+                                   f"({info.filename} is {ratio:.0f}x compressed); refused as a zip bomb")
+        if info.filename.endswith((".xml", ".rels")):
+            with z.open(info) as part:
+                head = part.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise CorruptFileError(f"{source}: {info.filename} declares XML entities (DOCX never does); "
+                                       "refused as a possible entity bomb")
+
+
 def read_docx(data: bytes, source: str) -> list[Document]:
     import zipfile
 
     from docx import Document as DocxDocument
 
     try:
+        _check_zip(zipfile.ZipFile(io.BytesIO(data)), source)
         d = DocxDocument(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise CorruptFileError(f"{source}: not a readable DOCX file ({exc})") from None
     paras = [p.text.strip() for p in d.paragraphs if p.text.strip()]
     for table in d.tables:
