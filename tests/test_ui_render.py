@@ -119,3 +119,20 @@ def test_provider_view_says_whether_a_key_is_set_but_never_shows_it(services, mo
     assert first[-1] == f"${env}：已设置（••••••）" and first[5] == "可用"
     unset = next(r for r in rows[1:] if r[-1].endswith("未设置"))
     assert unset[5] == "未启用" and unset[2] in ("免费", "低价", "强")
+
+
+def test_a_thumb_on_the_second_answer_is_stored_for_that_turn_and_can_be_withdrawn(tmp_path):
+    from ui.chat import record_feedback
+
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    answers = [{"answer": f"答{i}[1]", "citations": [_cite(1, CHUNK_1)], "model": "m", "cost": 0.0} for i in (1, 2)]
+    turns = [{"id": f"t{i}", "question": f"问{i}", "filters": {}, "answer": a} for i, a in enumerate(answers, 1)]
+    history = [m for i in (1, 2) for m in ({"role": "user", "content": f"问{i}"},
+                                           {"role": "assistant", "content": f"答{i}"})]
+    record_feedback(store, turns, history, gr.LikeData(None, {"index": 3, "value": ["答2"], "liked": False}))
+    row = store.get("t2")
+    assert row["liked"] is False and row["question"] == "问2" and row["answer"] == "答2[1]" and store.get("t1") is None
+    record_feedback(store, turns, history, gr.LikeData(None, {"index": 3, "value": ["答2"], "liked": ""}))
+    assert store.get("t2") is None
+    with pytest.raises(gr.Error, match="找不到"):
+        record_feedback(store, turns, history[:1], gr.LikeData(None, {"index": 0, "value": ["问1"], "liked": True}))
