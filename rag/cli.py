@@ -174,7 +174,7 @@ def _check_index(settings: Settings, repair: bool) -> dict:
     except DataDirBusy as busy:
         if not busy.owner.get("url"):
             raise SystemExit(f"error: {busy}") from None
-        return _check_remote(busy.owner["url"], repair)
+        return _check_remote(busy.owner["url"], repair, next(iter(settings.server.api_keys), None))
     try:
         # Opened without the repair every other open does, so the check sees what a crash left.
         library = Library(settings.data_dir, build_embedder(settings.embedding), settings.vector_store, repair=False)
@@ -186,12 +186,13 @@ def _check_index(settings: Settings, repair: bool) -> dict:
         lock.release()
 
 
-def _check_remote(url: str, repair: bool) -> dict:
+def _check_remote(url: str, repair: bool, api_key: str | None) -> dict:
     import httpx
 
     print(f"(the index is owned by the server at {url}; checking there)", file=sys.stderr)
-    resp = (httpx.post(f"{url}/documents/repair", timeout=600, trust_env=False) if repair
-            else httpx.get(f"{url}/documents/check", timeout=600, trust_env=False))
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=url, timeout=600, trust_env=False, headers=headers) as http:
+        resp = http.post("/documents/repair") if repair else http.get("/documents/check")
     if resp.status_code >= 400:
         raise SystemExit(f"error: {url} answered {resp.status_code}: {resp.text[:300]}")
     return resp.json()

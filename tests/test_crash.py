@@ -178,3 +178,26 @@ def test_check_reports_and_repair_mends_a_damaged_index(tmp_path, capsys):
     assert proc.returncode == 0 and "added 1 document(s)" in proc.stdout
     code, report = check(env)
     assert code == 0 and report["documents"] == len(docs)
+
+
+def test_check_goes_through_the_server_that_owns_the_index(tmp_path):
+    from tests.test_chroma_server import free_port, wait_http
+
+    data = tmp_path / "data"
+    env = _env(tmp_path, data)
+    corpus = news_corpus(tmp_path / "corpus", 5)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--no-ui", "--ingest",
+                               str(corpus), "--log-level", "warning"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", server, "rag serve")
+        for extra in ([], ["--repair"]):
+            proc = subprocess.run([sys.executable, "-m", "rag.cli", "docs", "check", "--json", *extra], env=env,
+                                  cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0 and "checking there" in proc.stderr, proc.stderr[-2000:]
+            report = json.loads(proc.stdout)
+            assert report["consistent"] and report["documents"] == 5
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
