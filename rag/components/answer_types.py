@@ -14,12 +14,12 @@ from functools import lru_cache
 from rag.components.tokenize import normalise
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("date", re.compile(r"何时|什么时候|哪一?年|哪一?天|日期|时间|几月|几号|哪个月|截止|开幕|上映")),
-    ("person", re.compile(r"谁|主演|导演|得主|创始人|创办人|作者|主持人|获得者|代言人|教练|董事长|首相|总统|"
-                          r"议长|冠军")),
-    ("place", re.compile(r"哪里|在哪|哪儿|什么地方|哪座城市|哪个城市|哪个国家|哪国|地点|举办地|举行地|坠毁")),
+    ("date", re.compile(r"何时|什么时候|哪一?年|哪一?天|日期|时间|几月|几号|哪个月")),
     ("number", re.compile(r"多少|几[个次名人位家场岁倍项届座]|数量|人数|票房|销量|营收|收入|增长|增速|比例|价格|金额|"
-                          r"排名|第几|多高|多大|多长|多重|多远|规模|产量|GDP|CPI|率")),
+                          r"排名|第几|多高|多大|多长|多重|多远|多久|规模|产量|吞吐量|发送量|席位|GDP|CPI|率")),
+    ("person", re.compile(r"谁|主演|导演|得主|金牌|创始人|创办人|作者|主持人|获得者|代言人|教练|董事长|首相|总统|"
+                          r"议长|航天员")),
+    ("place", re.compile(r"哪里|在哪|哪儿|什么地方|哪座城市|哪个城市|哪个国家|哪国|地点|举办地|举行地")),
 )
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _DATE_RE = re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|"

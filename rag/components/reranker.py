@@ -67,6 +67,20 @@ class CrossEncoderReranker(Reranker):
         return sorted(scored, key=lambda h: h.score, reverse=True)
 
 
+#: credit for a term found only through its character bigrams ("大兴机场" in "大兴国际机场")
+PARTIAL_CREDIT = 0.5
+
+
+def _term_match(term: str, text: str) -> float:
+    """1 when `term` occurs in `text`; else PARTIAL_CREDIT times the share of its character bigrams that do."""
+    if term in text:
+        return 1.0
+    if len(term) < 3:
+        return 0.0
+    grams = [term[i : i + 2] for i in range(len(term) - 1)]
+    return PARTIAL_CREDIT * sum(g in text for g in grams) / len(grams)
+
+
 class EvidenceReranker(Reranker):
     """Adds lexical answer evidence to the fused score of the first `top_n` hits; the rest keep their order.
 
@@ -97,7 +111,8 @@ class EvidenceReranker(Reranker):
             best = 0.0
             for sent in split_sentences(text):
                 low = normalise(sent).lower()
-                cov = sum(w for t, w in zip(terms, weights, strict=True) if t in low) / total if total else 0.0
+                matched = sum(w * _term_match(t, low) for t, w in zip(terms, weights, strict=True))
+                cov = matched / total if total else 0.0
                 if cov + self.type_weight >= best:  # the type cue can still lift this sentence above the best
                     best = max(best, cov + self.type_weight * atype.found(sent))
             out.append(best)
