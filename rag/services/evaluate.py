@@ -109,8 +109,13 @@ def _resolve_sources(library: Library, questions: list[EvalQuestion]) -> None:
 
 
 def ranked_docs(retriever: RetrieveService, question: str, depth: int = DEPTH) -> list[str]:
-    """Documents in order of their best chunk, deduplicated, `depth` deep."""
-    hits = retriever.retrieve(question, top_k=max(depth * 3, retriever.settings.top_k))
+    """Documents in order of their best chunk, deduplicated, up to `depth` deep.
+
+    Asks for `candidates` hits, not more: a larger top_k would widen each retriever's candidate pool and
+    so change the min-max normalisation, i.e. measure a different ranking from the one the service uses.
+    """
+    s = retriever.settings
+    hits = retriever.retrieve(question, top_k=max(s.candidates, s.top_k))
     seen: list[str] = []
     for h in hits:
         if h.chunk.doc_id not in seen:
