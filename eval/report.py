@@ -17,7 +17,7 @@ ANSWER_COLUMNS = ("accuracy", "citation_precision", "citation_recall", "false_re
 def format_table(rows: dict[str, dict], columns: tuple[str, ...], markdown: bool = False) -> str:
     """A fixed-width terminal table (or a Markdown one) of one row per configuration."""
     header = ["configuration", *columns]
-    body = [[name, *(_cell(r.get(c)) for c in columns)] for name, r in rows.items()]
+    body = [[name, *(_cell(r.get(c), c) for c in columns)] for name, r in rows.items()]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
@@ -27,11 +27,11 @@ def format_table(rows: dict[str, dict], columns: tuple[str, ...], markdown: bool
                       *(fmt.format(*row) for row in body)])
 
 
-def _cell(v: object) -> str:
+def _cell(v: object, column: str = "") -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
+        return f"{v:.1f}" if "_ms" in column else f"{v:.4f}"
     return str(v)
 
 
@@ -89,18 +89,25 @@ def plot_recall(retrieval: dict[str, dict], path: Path) -> None:
 
 
 def plot_cost_accuracy(answers: dict, path: Path) -> None:
-    """Answer accuracy against cost per 100 answers (CNY), one point per retrieval configuration."""
+    """Answer accuracy against cost per 100 answers (CNY) and against latency, one point per configuration."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, m in answers["ablations"].items():
-        ax.scatter(m["cost_per_100_cny"], m["accuracy"], s=40)
-        ax.annotate(f"{name}\n{m['latency_ms_mean']:.0f} ms/answer", (m["cost_per_100_cny"], m["accuracy"]),
-                    fontsize=7, xytext=(6, -4), textcoords="offset points")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    configs = answers["ablations"]
+    for i, (name, m) in enumerate(configs.items()):
+        color = f"C{i}"
+        ax.scatter(m["cost_per_100_cny"], m["accuracy"], s=40, color=color, label=name)
+        ax2.scatter(m["latency_ms_mean"], m["accuracy"], s=40, color=color)
+        ax2.annotate(name, (m["latency_ms_mean"], m["accuracy"]), fontsize=7, xytext=(5, 3 + 7 * (i % 3)),
+                     textcoords="offset points")
     ax.set_xlabel("cost per 100 answers (CNY)")
     ax.set_ylabel("accuracy (answer contains a gold answer)")
+    ax.set_xlim(-0.05, max(0.5, max(m["cost_per_100_cny"] for m in configs.values()) * 1.3))
     ax.set_title(f"{answers['dataset']}: accuracy vs cost ({answers['answerer']} answerer)")
-    ax.set_xlim(-0.05, max(0.5, max(m["cost_per_100_cny"] for m in answers["ablations"].values()) * 1.3))
-    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax2.set_xlabel("mean latency per answer (ms, retrieval + answer)")
+    ax2.set_title("accuracy vs latency")
+    for a in (ax, ax2):
+        a.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
