@@ -97,6 +97,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         login = (lambda _user, password: key_matches(password or "", list(server.api_keys)) is not None) if auth \
             else None
         app = gr.mount_gradio_app(app, build_chat(services), path="/ui", auth=login,
-                                  auth_message="用户名任意，密码填写 API key。" if auth else None,
-                                  max_file_size=int(server.max_upload_mb * 2**20))  # bytes
+                                  auth_message="用户名任意，密码填写 API key。" if auth else None)
     return app
