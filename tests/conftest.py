@@ -16,6 +16,8 @@ os.environ.pop("RAG_DATA_DIR", None)
 
 from rag.container import Services  # noqa: E402
 from rag.settings import EmbeddingSettings, Settings, load_settings  # noqa: E402
+from rag.settings_llm import ProviderSettings  # noqa: E402
+from rag.testing.openai_server import OpenAIServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -76,3 +78,17 @@ def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> by
     buf = io.BytesIO()
     d.save(buf)
     return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[OpenAIServer]:
+    """The scripted OpenAI-compatible server on loopback, shared by one test module."""
+    with OpenAIServer() as srv:
+        yield srv
+
+
+def scripted_provider(server: OpenAIServer, name: str, model: str, price: float, tier: str,
+                      key_env: str) -> ProviderSettings:
+    """A provider entry pointing at the scripted server (the model name picks its behaviour)."""
+    return ProviderSettings(name=name, base_url=server.base_url, model=model, api_key_env=key_env,
+                            price_input=price, price_output=price, context_window=8192, timeout_s=5, tier=tier)

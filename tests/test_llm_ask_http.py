@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -11,7 +9,7 @@ from rag.app import create_app
 from rag.settings_llm import LLMSettings, ProviderSettings
 from rag.testing.openai_server import OpenAIServer
 from rag.testing.uvicorn_thread import UvicornThread
-from tests.conftest import SEED_QUESTION, SEEDS, make_settings
+from tests.conftest import SEED_QUESTION, SEEDS, make_settings, scripted_provider
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +17,9 @@ KEY = "sk-http-test-9b7e41d0c3"
 KEY_ENV = "RAG_HTTP_TEST_LLM_KEY"
 
 
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
-
 
 def _provider(server: OpenAIServer, name: str, model: str, price: float, tier: str) -> ProviderSettings:
-    return ProviderSettings(name=name, base_url=server.base_url, model=model, api_key_env=KEY_ENV,
-                            price_input=price, price_output=price, context_window=8192, timeout_s=5, tier=tier)
+    return scripted_provider(server, name, model, price, tier, KEY_ENV)
 
 
 def _ask(tmp_path, providers: list[ProviderSettings]) -> dict:

@@ -14,7 +14,7 @@ from rag.app import create_app
 from rag.settings_llm import LLMSettings, ProviderSettings
 from rag.testing.openai_server import OpenAIServer, Script
 from rag.testing.uvicorn_thread import UvicornThread
-from tests.conftest import SEED_QUESTION, SEEDS, make_settings
+from tests.conftest import SEED_QUESTION, SEEDS, make_settings, scripted_provider
 
 pytestmark = pytest.mark.integration
 KEY_ENV = "RAG_COMPAT_TEST_LLM_KEY"
@@ -81,15 +81,9 @@ def test_errors_in_openai_shape(extractive):
         _client(extractive, "wrong").models.list()
 
 
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
-
 
 def _provider(server: OpenAIServer, name: str, model: str, price: float, tier: str) -> ProviderSettings:
-    return ProviderSettings(name=name, base_url=server.base_url, model=model, api_key_env=KEY_ENV,
-                            price_input=price, price_output=price, context_window=8192, timeout_s=5, tier=tier)
+    return scripted_provider(server, name, model, price, tier, KEY_ENV)
 
 
 def test_stream_that_escalates_marks_the_replaced_text(tmp_path, llm_server, monkeypatch):
