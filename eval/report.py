@@ -44,6 +44,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path) -> None:
+    """Every plot is written the same way: tight layout, 110 dpi PNG, figure closed (Agg keeps no window)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_metrics(retrieval: dict[str, dict], path: Path) -> None:
     """Grouped bars: MRR@10, hit@1 and nDCG@10 of each configuration, one panel per dataset."""
     plt = _plt()
@@ -64,9 +71,7 @@ def plot_metrics(retrieval: dict[str, dict], path: Path) -> None:
         ax.set_title(f"{dataset} (n={result['n']})")
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle("retrieval quality per configuration")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_recall(retrieval: dict[str, dict], path: Path) -> None:
@@ -83,9 +88,7 @@ def plot_recall(retrieval: dict[str, dict], path: Path) -> None:
         ax.set_title(dataset)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_cost_accuracy(answers: dict, path: Path) -> None:
@@ -108,9 +111,7 @@ def plot_cost_accuracy(answers: dict, path: Path) -> None:
     ax2.set_title("accuracy vs latency")
     for a in (ax, ax2):
         a.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_threshold(answers: dict, path: Path) -> None:
@@ -131,9 +132,7 @@ def plot_threshold(answers: dict, path: Path) -> None:
     ax.set_title(f"{answers['dataset']}: refusal vs false refusal by evidence threshold")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def build_report(settings, out_dir: Path, datasets: tuple[str, ...] = ("cmrc2018", "rgb"),
