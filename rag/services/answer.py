@@ -27,11 +27,13 @@ class AnswerService:
     def _prepare(self, question: str, top_k: int | None, filters: Filters | None,
                  history: list[dict[str, str]] | None) -> tuple[Rewrite, list[Hit], Answer | None]:
         rw = self.rewriter.rewrite(question, history)
-        if filters is not None and not filters.is_empty():
+        hits = self.retriever.retrieve(rw.question, top_k, filters)
+        # Only an empty result needs to know why: a second registry scan then, not on every filtered question.
+        if not hits and filters is not None and not filters.is_empty():
             scope = self.retriever.library.scope(filters)
             if scope is not None and not scope[0]:
                 return rw, [], Answer(answer=NO_MATCH, citations=[], model="none", refused=True)
-        return rw, self.retriever.retrieve(rw.question, top_k, filters), None
+        return rw, hits, None
 
     @staticmethod
     def _extras(question: str, rw: Rewrite, filters: Filters | None) -> dict[str, Any]:
