@@ -69,9 +69,10 @@ class Services:
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> dict:
         """One page of documents (all of them when `limit` is None) and the total count."""
-        docs = self.library.documents()
-        page = docs[offset:] if limit is None else docs[offset : offset + limit]
-        return {"total": len(docs), "offset": offset, "documents": [d.to_dict() for d in page]}
+        page = self.library.documents(offset, limit)
+        if limit is None:
+            page = page[offset:]
+        return {"total": self.library.registry.count(), "offset": offset, "documents": [d.to_dict() for d in page]}
 
     def get_document(self, doc_id: str) -> dict | None:
         """A document's record and its chunks in reading order (None when unknown)."""

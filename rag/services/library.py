@@ -101,10 +101,11 @@ class Library:
     def has(self, doc_id: str) -> bool:
         return self.registry.has(doc_id)
 
-    def documents(self) -> list[DocRecord]:
+    def documents(self, offset: int = 0, limit: int | None = None) -> list[DocRecord]:
+        """All documents, or one page of them (paged in SQLite, not by loading every record)."""
         if self._mirror is not None:
             self._mirror.sync()
-        return self.registry.list()
+        return self.registry.list() if limit is None else self.registry.page(offset, limit)
 
     def check(self) -> dict:
         """Do Chroma, the keyword index and the registry hold exactly the same chunks of known documents?"""
