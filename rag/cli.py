@@ -239,7 +239,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       proxy=args.proxy_vectors, llamaindex=not args.no_llamaindex,
                       cold_start_also=tuple(args.cold_start_also),
                       embedding={"backend": args.backend} if args.backend else {},
-                      work_dir=Path(args.work_dir) if args.work_dir else None)
+                      work_dir=Path(args.work_dir) if args.work_dir else None,
+                      keep=Path(args.keep) if args.keep else None)
+    if cfg.keep is not None and cfg.keep.exists():
+        raise SystemExit(f"error: --keep {cfg.keep} already exists")
     result = run_bench(settings, cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
     if args.save:
         Path(args.save).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -316,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also time cold start with these e5-st runtimes (onnx, onnx-int8) on the same index")
     s.add_argument("--work-dir", default=None, help="where the throw-away indexes go (default: the temp dir)")
     s.add_argument("--save", default=None, metavar="FILE", help="also write the full JSON (every run) to FILE")
+    s.add_argument("--keep", default=None, metavar="DIR",
+                   help="copy the first run's project index to DIR (a data dir `rag ask` can open)")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     s.set_defaults(func=cmd_bench)
     return p

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -31,6 +32,8 @@ class BenchConfig:
     cold_start_also: tuple[str, ...] = ()
     crud_dir: Path = CRUD_DIR
     work_dir: Path | None = None
+    #: copy the first run's project index here (for profiling or reuse; must not exist yet)
+    keep: Path | None = None
     embedding: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +68,9 @@ def run_bench(settings: Settings, cfg: BenchConfig, log: Callable[[str], None] =
             log(f"[{rep + 1}/{cfg.repeats}] project ingest, re-ingest, queries")
             pdir = root / f"project-{rep}"
             run["project"] = _fresh(phases.phase_project, str(corpus), str(pdir), embedding, cfg.proxy, questions)
+            if cfg.keep is not None and rep == 0:
+                shutil.copytree(pdir, cfg.keep)
+                log(f"kept the index in {cfg.keep}")
             log(f"[{rep + 1}/{cfg.repeats}] cold start")
             cold_embedding = {k: v for k, v in embedding.items() if k in ("backend", "st_backend", "dim", "model")}
             run["cold_start"] = phases.cold_start(str(pdir), cold_embedding, questions[0])
