@@ -8,6 +8,7 @@ import math
 import shutil
 import sqlite3
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ class KeywordIndex:
     loads it instead (cold start).
     Every add or delete is one SQLite transaction (all rows or none), so a killed process never leaves a
     half-written batch; `Library.reconcile` brings the table back in step with Chroma at the next open.
+    Tokens are stored space-joined and zlib-compressed (a third of their raw size); rows written as plain
+    text by older versions are read as they are.
     """
 
     def __init__(self, path: Path) -> None:
@@ -51,7 +54,7 @@ class KeywordIndex:
 
     def add(self, items: list[tuple[str, str]]) -> None:
         """Index (chunk_id, text) pairs; an existing id is replaced."""
-        rows = [(cid, " ".join(tokenize(text))) for cid, text in items]
+        rows = [(cid, zlib.compress(" ".join(tokenize(text)).encode("utf-8"), 6)) for cid, text in items]
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
             self._bump()
@@ -116,7 +119,7 @@ class KeywordIndex:
             return
         rows = self._db.execute("SELECT chunk_id, tokens FROM tokens ORDER BY rowid").fetchall()
         self._ids = [r[0] for r in rows]
-        corpus = [r[1].split() or ["\u0000"] for r in rows]
+        corpus = [_tokens(r[1]) or ["\u0000"] for r in rows]
         self._df = Counter(t for toks in corpus for t in set(toks))
         if corpus:
             bm25 = bm25s.BM25()
@@ -164,3 +167,7 @@ class KeywordIndex:
     def close(self) -> None:
         self._db.close()
 
+
+def _tokens(stored: bytes | str) -> list[str]:
+    """A row's tokens: compressed bytes, or the plain text older versions wrote."""
+    return (stored if isinstance(stored, str) else zlib.decompress(stored).decode("utf-8")).split()

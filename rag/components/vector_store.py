@@ -5,12 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from rag.types import Chunk
 
 COLLECTION = "chunks"
+
+
+class ChunkSource(Protocol):
+    """Where chunk text and per-document fields live when Chroma keeps only ids, vectors and doc_id."""
+
+    def chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]: ...
 
 
 class EmbeddingSpaceMismatch(RuntimeError):
@@ -47,10 +54,16 @@ def _public(extra: str | None) -> dict:
 
 
 class ChromaVectorStore:
-    """One collection of chunks: embedded Chroma in `<data_dir>/chroma`, or a Chroma server (`backend="http"`)."""
+    """One collection of chunks: embedded Chroma in `<data_dir>/chroma`, or a Chroma server (`backend="http"`).
+
+    With `texts` (embedded mode), Chroma keeps only ids, vectors and the `doc_id` its `where` filter needs;
+    chunk text and the document's fields come from `texts` (the registry's SQLite), because Chroma would keep
+    the text four times (the document, a string index, a full-text table and its index). On a shared server
+    (`texts=None`) every chunk carries its text and metadata, so other processes can rebuild their stores.
+    """
 
     def __init__(self, path: Path, space: str, dim: int, backend: str = "embedded", host: str = "127.0.0.1",
-                 port: int = 8001) -> None:
+                 port: int = 8001, texts: ChunkSource | None = None) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -79,6 +92,12 @@ class ChromaVectorStore:
                 f"{space!r}; switch embedding.backend back or delete the data directory and ingest again"
             )
         self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
+        self._texts = texts
+
+    @property
+    def keeps_text(self) -> bool:
+        """Whether Chroma itself holds chunk text and metadata (a shared server) or only ids and vectors."""
+        return self._texts is None
 
     def count(self) -> int:
         return self._col.count()
@@ -86,6 +105,10 @@ class ChromaVectorStore:
     def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
         for i in range(0, len(chunks), self._batch):
             part = chunks[i : i + self._batch]
+            if self._texts is not None:  # the text and the document's fields are stored by `texts`
+                self._col.upsert(ids=[c.chunk_id for c in part], embeddings=vectors[i : i + self._batch].tolist(),
+                                 metadatas=[{"doc_id": c.doc_id} for c in part])
+                continue
             self._col.upsert(
                 ids=[c.chunk_id for c in part],
                 embeddings=vectors[i : i + self._batch].tolist(),
@@ -108,6 +131,12 @@ class ChromaVectorStore:
         where = None
         if doc_ids is not None:
             where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+        if self._texts is not None:  # ids from Chroma, chunks from our store (an unregistered id is skipped)
+            res = self._col.query(query_embeddings=[vector.tolist()], n_results=min(k, n), where=where,
+                                  include=["distances"])
+            found = self._texts.chunks(res["ids"][0])
+            return [(found[cid], 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0],
+                                                                           strict=True) if cid in found]
         res = self._col.query(query_embeddings=[vector.tolist()], n_results=min(k, n), where=where,
                               include=["documents", "metadatas", "distances"])
         return [
@@ -117,10 +146,18 @@ class ChromaVectorStore:
         ]
 
     def get(self, chunk_ids: list[str]) -> list[Chunk]:
-        res = self._col.get(ids=chunk_ids, include=["documents", "metadatas"])
-        by_id = {cid: _chunk(cid, t, m) for cid, t, m in zip(res["ids"], res["documents"], res["metadatas"],
-                                                            strict=True)}
+        by_id = self._texts.chunks(chunk_ids) if self._texts is not None else self.stored_chunks(chunk_ids)
         return [by_id[c] for c in chunk_ids if c in by_id]
+
+    def stored_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """The chunks as Chroma itself holds them (a server's, or an index from before text moved out of Chroma);
+        ids Chroma lacks, or holds without text, are left out."""
+        out: dict[str, Chunk] = {}
+        for i in range(0, len(chunk_ids), self._batch):
+            res = self._col.get(ids=chunk_ids[i : i + self._batch], include=["documents", "metadatas"])
+            out.update((cid, _chunk(cid, t, m)) for cid, t, m in zip(res["ids"], res["documents"], res["metadatas"],
+                                                                      strict=True) if t is not None)
+        return out
 
     def all_ids(self) -> list[str]:
         ids: list[str] = []
@@ -131,16 +168,6 @@ class ChromaVectorStore:
             if len(res["ids"]) < 5000:
                 return ids
             offset += 5000
-
-    def iter_texts(self, batch: int = 2000):
-        """(chunk_id, text) for every stored chunk, for rebuilding the keyword index."""
-        offset = 0
-        while True:
-            res = self._col.get(include=["documents"], limit=batch, offset=offset)
-            yield from zip(res["ids"], res["documents"], strict=True)
-            if len(res["ids"]) < batch:
-                return
-            offset += batch
 
     def iter_records(self, with_text: bool = False, batch: int = 2000):
         """(chunk_id, metadata, text or None) for every stored chunk, raw bookkeeping keys included."""
@@ -154,6 +181,10 @@ class ChromaVectorStore:
             if len(res["ids"]) < batch:
                 return
             offset += batch
+
+    def doc_ids(self) -> dict[str, str]:
+        """chunk id -> doc_id as Chroma's metadata records it, for every stored chunk."""
+        return {cid: meta["doc_id"] for cid, meta, _ in self.iter_records()}
 
     def chunk_owners(self) -> dict[str, tuple[str, int, str]]:
         """chunk id -> (doc_id, start, digest of the text): two ids with one key are a duplicate chunk."""
