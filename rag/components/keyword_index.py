@@ -27,8 +27,8 @@ class KeywordIndex:
     loads it instead (cold start).
     Every add or delete is one SQLite transaction (all rows or none), so a killed process never leaves a
     half-written batch; `Library.reconcile` brings the table back in step with Chroma at the next open.
-    Tokens are stored space-joined and zlib-compressed (a third of their raw size); rows written as plain
-    text by older versions are read as they are.
+    Tokens are stored space-joined and zlib-compressed (0.44 of their raw size on CRUD-RAG news); rows
+    written as plain text by older versions are read as they are.
     """
 
     def __init__(self, path: Path) -> None:
