@@ -169,10 +169,11 @@ class DocRegistry:
         for i in range(0, len(chunk_ids), _PARAMS):
             part = chunk_ids[i : i + _PARAMS]
             marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                "SELECT c.chunk_id, c.doc_id, c.start_char, c.end_char, c.page, c.text, d.title, d.source, "
-                f"d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks}) "
-                "AND c.text IS NOT NULL", part)
+            with self._lock:  # queries read while an ingest writes: never mid-transaction on this connection
+                rows = self._db.execute(
+                    "SELECT c.chunk_id, c.doc_id, c.start_char, c.end_char, c.page, c.text, d.title, d.source, "
+                    f"d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks}) "
+                    "AND c.text IS NOT NULL", part).fetchall()
             for cid, doc_id, start, end, page, blob, title, source, meta in rows:
                 if doc_id not in metas:
                     metas[doc_id] = json.loads(meta or "{}")
