@@ -48,6 +48,12 @@ class RetrievalSettings(BaseModel):
     evidence_type_weight: float = Field(
         0.3, ge=0, le=2, description="evidence bonus for a sentence holding the kind of answer asked for"
     )
+    evidence_phrase_weight: float = Field(
+        0.0, ge=0, le=2, description="evidence bonus per share of the question found verbatim in one sentence"
+    )
+    evidence_year_penalty: float = Field(
+        0.0, ge=0, le=2, description="evidence cut for a sentence naming only other years than the question's"
+    )
 
 
 class RerankSettings(BaseModel):
@@ -63,6 +69,9 @@ class AnswerSettings(BaseModel):
     max_sentences: int = Field(3, ge=1, description="sentences the extractive answerer quotes")
     type_bonus: float = Field(
         0.5, ge=0, le=2, description="sentence score bonus for holding the kind of answer asked for (number, date...)"
+    )
+    year_penalty: float = Field(
+        0.0, ge=0, le=2, description="sentence score cut for naming only other years than the question's"
     )
 
 

@@ -122,3 +122,51 @@ def test_answer_types_ignore_what_the_question_already_says():
     assert d.kind == "date" and d.found("开幕式于2月4日举行") == 1.0 and d.found("开幕式很精彩") == 0.0
     assert AnswerType.of("谁是北京冬奥会第一棒火炬手").found("第一棒火炬手是罗致焕") == 1.0
     assert AnswerType.of("这部电影好看吗").kind == ""
+
+
+def test_evidence_prefers_the_named_entity_verbatim():
+    """大沙地站 vs 大沙东站 on 大沙地东路: every question term occurs in both, only one holds the name whole."""
+    from rag.components.reranker import EvidenceReranker, longest_common_run
+
+    question = "大沙地站共有几层？"
+    sibling = "大沙东站位于大沙地东路的地底，本站共两层。"
+    named = "大沙地站位于港湾路口的地底，本站共两层。"
+    plain = EvidenceReranker(lambda term: 1.0, weight=1.0, top_n=2, type_weight=0.3)
+    phrased = EvidenceReranker(lambda term: 1.0, weight=1.0, top_n=2, type_weight=0.3, phrase_weight=0.4)
+    assert plain.evidence(question, [sibling])[0] >= plain.evidence(question, [named])[0]
+    ev_sibling, ev_named = phrased.evidence(question, [sibling, named])
+    assert ev_named > ev_sibling
+    assert phrased.rerank(question, _hits([sibling, named]))[0].chunk.text == named
+    assert longest_common_run("大沙地站共有几层", "大沙地东路") == 3 and longest_common_run("abc", "xyz") == 0
+
+
+def test_evidence_and_answers_pass_over_another_years_figure():
+    """A 2020 figure does not answer a question about 2021; a sentence without any year is not cut."""
+    from rag.components.answer_types import AnswerType
+    from rag.components.reranker import EvidenceReranker
+    from rag.services.extractive import ExtractiveAnswerer
+    from rag.settings import AnswerSettings
+
+    question = "2021年北京大兴机场年旅客吞吐量是多少"
+    old = "北京大兴机场2020年旅客吞吐量突破1600万人次，单日最高旅客量突破11万人次。"
+    new = "截至2021年12月31日，大兴机场年旅客吞吐量突破2500万人次。"
+    t = AnswerType.of(question)
+    assert t.other_year(old) and not t.other_year(new) and not t.other_year("旅客吞吐量突破2500万人次")
+    assert not AnswerType.of("大兴机场年旅客吞吐量是多少").other_year(old)
+    er = EvidenceReranker(lambda term: 1.0, weight=1.0, top_n=2, type_weight=0.6, year_penalty=0.5)
+    ev_old, ev_new = er.evidence(question, [old, new])
+    assert ev_new > ev_old
+    assert er.rerank(question, _hits([old, new]))[0].chunk.text == new
+
+    class _Keywords:
+        def idf(self, term: str) -> float:
+            return 1.0
+
+        def count(self) -> int:
+            return 2
+
+    hits = _hits([old + new])
+    quoted = ExtractiveAnswerer(_Keywords(), AnswerSettings(max_sentences=1, year_penalty=0.5)).answer(question, hits)
+    assert "2500万" in quoted.answer and "1600万" not in quoted.answer
+    unaware = ExtractiveAnswerer(_Keywords(), AnswerSettings(max_sentences=1, year_penalty=0.0)).answer(question, hits)
+    assert "1600万" in unaware.answer  # without the cut the older, word-for-word closer figure wins

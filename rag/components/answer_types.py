@@ -22,6 +22,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("place", re.compile(r"哪里|在哪|哪儿|什么地方|哪座城市|哪个城市|哪个国家|哪国|地点|举办地|举行地")),
 )
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _DATE_RE = re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|"
                       r"\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}月")
 
@@ -47,6 +48,14 @@ class AnswerType:
             if cue.search(q):
                 return cls(kind, q)
         return cls("", q)
+
+    def other_year(self, text: str) -> bool:
+        """The question names a year and `text` names years, none of them the question's (2020 vs 2021)."""
+        asked = set(_YEAR_RE.findall(self.question))
+        if not asked:
+            return False
+        named = set(_YEAR_RE.findall(normalise(text)))
+        return bool(named) and not named & asked
 
     def found(self, text: str) -> float:
         """1.0 when `text` holds something of the asked kind that the question does not contain, else 0.0."""

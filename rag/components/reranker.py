@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
@@ -70,6 +71,8 @@ class CrossEncoderReranker(Reranker):
 #: credit for a term found only through its character bigrams ("大兴机场" in "大兴国际机场")
 PARTIAL_CREDIT = 0.5
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
 
 def _term_match(term: str, text: str) -> float:
     """1 when `term` occurs in `text`; else PARTIAL_CREDIT times the share of its character bigrams that do."""
@@ -81,23 +84,40 @@ def _term_match(term: str, text: str) -> float:
     return PARTIAL_CREDIT * sum(g in text for g in grams) / len(grams)
 
 
+def longest_common_run(short: str, text: str) -> int:
+    """Length of the longest substring of `short` that occurs in `text` (grown greedily from each start)."""
+    best = 0
+    for i in range(len(short) - best):
+        j = i + best + 1
+        while j <= len(short) and short[i:j] in text:
+            best = j - i
+            j += 1
+    return best
+
+
 class EvidenceReranker(Reranker):
     """Adds lexical answer evidence to the fused score of the first `top_n` hits; the rest keep their order.
 
     Evidence of a passage = its best sentence's share of the question's IDF-weighted terms, plus
     `type_weight` when that sentence holds the kind of answer asked for (a number for 多少, a date for
-    何时, a name for 谁, a place for 哪里) beyond the question's own words. Same-topic passages that only
+    何时, a name for 谁, a place for 哪里) beyond the question's own words, plus `phrase_weight` times the
+    share of the question that the sentence holds verbatim (so 大沙地站 beats 大沙东站 in 大沙地东路, which
+    term matching cannot tell apart), minus `year_penalty` when the question names a year and the sentence
+    names only other years (a 2020 figure does not answer a 2021 question). Same-topic passages that only
     repeat the question lose to the one that answers it; no model is needed, so it works offline.
     """
 
-    def __init__(self, idf: Callable[[str], float], weight: float, top_n: int = 20, type_weight: float = 0.3) -> None:
+    def __init__(self, idf: Callable[[str], float], weight: float, top_n: int = 20, type_weight: float = 0.3,
+                 phrase_weight: float = 0.0, year_penalty: float = 0.0) -> None:
         self.idf = idf
         self.weight = weight
         self.top_n = top_n
         self.type_weight = type_weight
+        self.phrase_weight = phrase_weight
+        self.year_penalty = year_penalty
 
     def evidence(self, question: str, texts: list[str]) -> list[float]:
-        """Best-sentence evidence of each text, in [0, 1 + type_weight]."""
+        """Best-sentence evidence of each text, in [-year_penalty, 1 + type_weight + phrase_weight]."""
         from ingest.chunking import split_sentences
         from rag.components.answer_types import AnswerType
         from rag.components.tokenize import normalise, tokenize
@@ -106,15 +126,25 @@ class EvidenceReranker(Reranker):
         weights = [self.idf(t) for t in terms]
         total = sum(weights)
         atype = AnswerType.of(question)
+        q_norm = normalise(question).lower()
+        q_compact = _NOT_WORD.sub("", q_norm)
+        lift = self.type_weight + self.phrase_weight  # the most a sentence can gain beyond its coverage
         out = []
         for text in texts:
-            best = 0.0
-            for sent in split_sentences(text):
+            best = -self.year_penalty
+            for sent in split_sentences(text) or [text]:
                 low = normalise(sent).lower()
                 matched = sum(w * _term_match(t, low) for t, w in zip(terms, weights, strict=True))
                 cov = matched / total if total else 0.0
-                if cov + self.type_weight >= best:  # the type cue can still lift this sentence above the best
-                    best = max(best, cov + self.type_weight * atype.found(sent))
+                if cov + lift < best:  # nothing this sentence holds can lift it above the best
+                    continue
+                score = cov + self.type_weight * atype.found(sent)
+                if self.phrase_weight and q_compact:
+                    run = longest_common_run(q_compact, _NOT_WORD.sub("", low))
+                    score += self.phrase_weight * run / len(q_compact)
+                if self.year_penalty and atype.other_year(sent):
+                    score -= self.year_penalty
+                best = max(best, score)
             out.append(best)
         return out
 

@@ -180,7 +180,9 @@ def run_retrieval_eval(settings: Settings, dataset: str | EvalSet, limit: int | 
     out.update({
         "configuration": {"name": default_name, "fusion": r.fusion, "dense_weight": r.dense_weight,
                           "candidates": r.candidates, "rrf_k": r.rrf_k, "evidence_weight": r.evidence_weight,
-                          "evidence_type_weight": r.evidence_type_weight, "rerank": settings.rerank.enabled,
+                          "evidence_type_weight": r.evidence_type_weight, "evidence_top_n": r.evidence_top_n,
+                          "evidence_phrase_weight": r.evidence_phrase_weight,
+                          "evidence_year_penalty": r.evidence_year_penalty, "rerank": settings.rerank.enabled,
                           "chunk_size": settings.chunking.chunk_size},
         "embedder": {k: v for k, v in embedder.items() if k != "cache"},
         "corpus": len(data.corpus) or corpus.get("documents", 0),

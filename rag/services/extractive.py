@@ -92,9 +92,11 @@ class ExtractiveAnswerer:
 
                 def score(text: str, rank: int = rank) -> float:
                     # Question words covered, plus a bonus when the text holds the kind of thing asked for
-                    # (a number, a date, a name, a place) beyond what the question itself says.
+                    # (a number, a date, a name, a place) beyond what the question itself says, minus a cut
+                    # when it names only other years than the question's (it is about another period).
                     return (self._coverage(text, terms, weights) + 0.05 / rank
-                            + self.settings.type_bonus * atype.found(text))
+                            + self.settings.type_bonus * atype.found(text)
+                            - self.settings.year_penalty * atype.other_year(text))
 
                 sent = clip_sentence(sent, score)
                 candidates.append((score(sent), rank, sent))

@@ -47,7 +47,8 @@ class RetrieveService:
         self.evidence = None
         if settings.evidence_weight > 0 and settings.fusion in ("weighted", "rrf"):
             self.evidence = EvidenceReranker(library.keywords.idf, settings.evidence_weight,
-                                             settings.evidence_top_n, settings.evidence_type_weight)
+                                             settings.evidence_top_n, settings.evidence_type_weight,
+                                             settings.evidence_phrase_weight, settings.evidence_year_penalty)
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """Fused hits; `filters` restrict both searches to the matching documents (inside each search)."""
