@@ -114,6 +114,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         report = services.ingest_paths(args.ingest, progress=True).to_dict()
         print(f"ingested {len(report['added'])} new document(s), {report['unchanged']} unchanged, "
               f"{len(report['errors'])} error(s)", file=sys.stderr)
+    import threading
+
+    threading.Thread(target=services.warm, name="warm-up", daemon=True).start()
     app = create_app(settings, services=services, ui=not args.no_ui, host=host)
     write_owner(services.data_dir, {"pid": os.getpid(), "url": f"http://{host}:{port}"})
     print(f"serving on http://{host}:{port}  (API docs /docs, chat /ui)", file=sys.stderr)

@@ -151,3 +151,27 @@ def test_rag_ask_imports_none_of_the_heavy_packages(tmp_path_factory: pytest.Tem
     assert "0.0008" in answer["answer"] and answer["citations"], answer
     loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), f"`rag ask` imported {sorted(loaded & set(HEAVY))}"
+
+
+_WARM = (
+    "import json, sys\n"
+    "import jieba\n"
+    "from rag.container import Services\n"
+    "from tests.conftest import SEEDS, make_settings\n"
+    "from pathlib import Path\n"
+    "svc = Services(make_settings(Path(sys.argv[1])))\n"
+    "before = jieba.dt.initialized\n"
+    "svc.warm()  # on an empty index: nothing to load from it yet\n"
+    "svc.ingest_paths([str(SEEDS)])\n"
+    "svc.warm()\n"
+    "print(json.dumps([before, jieba.dt.initialized, 'jieba.posseg' in sys.modules]))\n"
+    "svc.close()\n"
+)
+
+
+def test_warm_loads_what_the_first_question_would(tmp_path: Path) -> None:
+    """`rag serve` warms up in the background: jieba's dictionary and the person/place tagger are loaded."""
+    proc = subprocess.run([sys.executable, "-c", _WARM, str(tmp_path / "data")], cwd=ROOT, capture_output=True,
+                          text=True, env=_env(tmp_path / "data"), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [False, True, True]
