@@ -207,3 +207,21 @@ def test_keyword_tokens_are_stored_compressed(tmp_path):
     assert isinstance(blob, bytes) and zlib.decompress(blob).decode().split() == tokenize(text)
     assert kw.search("神行超充电池", 1)[0][0] == "a"
     kw.close()
+
+
+def test_saved_bm25_matrix_gives_document_frequencies_without_a_second_copy(tmp_path, monkeypatch):
+    texts = {f"c{i}": t for i, t in enumerate(["宁德时代发布神行超充电池。", "比亚迪电池产能扩张，电池价格下跌。",
+                                               "光伏组件价格下跌。", "", "储能电站装机规模扩大，宁德时代中标。"])}
+    kw = KeywordIndex(tmp_path / "kw.sqlite")
+    kw.add(list(texts.items()))
+    expected = {t: kw.idf(t) for t in ("电池", "宁德时代", "价格", "光伏", "没有的词")}
+    kw.close()
+    snapshot = tmp_path / "kw.bm25"
+    assert (snapshot / "manifest.json").exists() and not (snapshot / "df.json").exists()
+    import bm25s
+
+    monkeypatch.setattr(bm25s.BM25, "index", lambda *a, **k: pytest.fail("rebuilt instead of loading"))
+    again = KeywordIndex(tmp_path / "kw.sqlite")  # loads the saved matrix and reads df off it
+    assert {t: again.idf(t) for t in expected} == expected
+    assert again.search("宁德时代", 5)[0][0] in {"c0", "c4"}
+    again.close()

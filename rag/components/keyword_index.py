@@ -87,7 +87,8 @@ class KeywordIndex:
                 return False
             bm25 = bm25s.BM25.load(str(self._snapshot))
             ids = json.loads((self._snapshot / "ids.json").read_text(encoding="utf-8"))
-            df = json.loads((self._snapshot / "df.json").read_text(encoding="utf-8"))
+            saved_df = self._snapshot / "df.json"  # only when the matrix cannot give it (see _save_snapshot)
+            df = json.loads(saved_df.read_text(encoding="utf-8")) if saved_df.exists() else _df_of(bm25)
         except FileNotFoundError:
             return False
         except Exception:  # a damaged snapshot only costs a rebuild
@@ -103,7 +104,8 @@ class KeywordIndex:
             shutil.rmtree(tmp, ignore_errors=True)
             self._bm25.save(str(tmp), show_progress=False)
             (tmp / "ids.json").write_text(json.dumps(self._ids), encoding="utf-8")
-            (tmp / "df.json").write_text(json.dumps(self._df, ensure_ascii=False), encoding="utf-8")
+            if _df_of(self._bm25) != self._df:  # document frequencies are the matrix's non-zeros per term
+                (tmp / "df.json").write_text(json.dumps(self._df, ensure_ascii=False), encoding="utf-8")
             (tmp / "manifest.json").write_text(json.dumps({"generation": generation}), encoding="utf-8")
             shutil.rmtree(self._snapshot, ignore_errors=True)
             tmp.rename(self._snapshot)
@@ -166,6 +168,15 @@ class KeywordIndex:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _df_of(bm25) -> Counter[str]:
+    """Each term's document frequency read off a BM25 matrix (its non-zero scores), so it is not saved twice."""
+    import numpy as np
+
+    counts = np.diff(np.asarray(bm25.scores["indptr"]))
+    n = len(counts)
+    return Counter({t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < n and counts[i] > 0})
 
 
 def _tokens(stored: bytes | str) -> list[str]:
