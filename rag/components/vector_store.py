@@ -114,11 +114,6 @@ class ChromaVectorStore:
             except Exception:  # noqa: BLE001 - a server that refuses the change keeps its own search breadth
                 log.warning("could not raise the Chroma collection's ef_search to %d", EF_SEARCH, exc_info=True)
 
-    @property
-    def keeps_text(self) -> bool:
-        """Whether Chroma itself holds chunk text and metadata (a shared server) or only ids and vectors."""
-        return self._texts is None
-
     def count(self) -> int:
         return self._col.count()
 
@@ -170,8 +165,10 @@ class ChromaVectorStore:
         return [by_id[c] for c in chunk_ids if c in by_id]
 
     def stored_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:
-        """The chunks as Chroma itself holds them (a server's, or an index from before text moved out of Chroma);
-        ids Chroma lacks, or holds without text, are left out."""
+        """The chunks as Chroma itself holds them (a server's, or an index from before text left Chroma).
+
+        Ids Chroma lacks, or holds without text, are left out.
+        """
         out: dict[str, Chunk] = {}
         for i in range(0, len(chunk_ids), self._batch):
             res = self._col.get(ids=chunk_ids[i : i + self._batch], include=["documents", "metadatas"])
