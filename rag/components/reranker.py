@@ -131,13 +131,16 @@ class EvidenceReranker(Reranker):
         lift = self.type_weight + self.phrase_weight  # the most a sentence can gain beyond its coverage
         out = []
         for text in texts:
-            best = -self.year_penalty
+            scored = []
             for sent in split_sentences(text) or [text]:
                 low = normalise(sent).lower()
                 matched = sum(w * _term_match(t, low) for t, w in zip(terms, weights, strict=True))
-                cov = matched / total if total else 0.0
-                if cov + lift < best:  # nothing this sentence holds can lift it above the best
-                    continue
+                scored.append((matched / total if total else 0.0, sent, low))
+            scored.sort(key=lambda s: -s[0])
+            best = -self.year_penalty
+            for cov, sent, low in scored:  # best coverage first, so the costlier checks stop early
+                if cov + lift < best:  # nothing this or any later sentence holds can lift it above the best
+                    break
                 score = cov + self.type_weight * atype.found(sent)
                 if self.phrase_weight and q_compact:
                     run = longest_common_run(q_compact, _NOT_WORD.sub("", low))
