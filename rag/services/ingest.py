@@ -81,21 +81,22 @@ class IngestService:
     def ingest_paths(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         report = IngestReport()
         files = expand_paths(paths)
-        for path in tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2):
-            origin = str(path.resolve())
-            try:
-                if not path.exists():
-                    raise IngestError(f"{path}: no such file or directory")
-                size = path.stat().st_size
-                if size > self.max_bytes:
-                    raise FileTooLargeError(
-                        f"{path}: {size / 2**20:.1f} MB is over the {self.max_bytes / 2**20:.0f} MB limit "
-                        "(ingest.max_file_mb)")
-                data = path.read_bytes()
-            except (IngestError, OSError) as exc:
-                report.errors.append({"path": str(path), "error": str(exc)})
-                continue
-            report.merge(self.ingest_bytes(data, path.name, source=str(path), origin=origin, progress=progress))
+        with self.library.batch():  # one BM25 rebuild for the whole ingest, not one per file
+            for path in tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2):
+                origin = str(path.resolve())
+                try:
+                    if not path.exists():
+                        raise IngestError(f"{path}: no such file or directory")
+                    size = path.stat().st_size
+                    if size > self.max_bytes:
+                        raise FileTooLargeError(
+                            f"{path}: {size / 2**20:.1f} MB is over the {self.max_bytes / 2**20:.0f} MB limit "
+                            "(ingest.max_file_mb)")
+                    data = path.read_bytes()
+                except (IngestError, OSError) as exc:
+                    report.errors.append({"path": str(path), "error": str(exc)})
+                    continue
+                report.merge(self.ingest_bytes(data, path.name, source=str(path), origin=origin, progress=progress))
         return report
 
     def ingest_bytes(self, data: bytes, name: str, source: str | None = None, origin: str | None = None,
@@ -117,13 +118,15 @@ class IngestService:
             log.exception("reader failed on %s", name)
             report.errors.append({"path": source or name, "error": f"{name}: could not be read ({exc})"})
             return report
-        self._store(docs, origin, report, progress)
+        with self.library.batch():  # the keyword matrix is rebuilt once, after the last write
+            self._store(docs, origin, report, progress)
         return report
 
     def ingest_documents(self, docs: list[Document], origin: str, progress: bool = False) -> IngestReport:
         """Ingest already-parsed documents (evaluation corpora, programmatic callers)."""
         report = IngestReport()
-        self._store(docs, origin, report, progress)
+        with self.library.batch():  # the keyword matrix is rebuilt once, after the last write
+            self._store(docs, origin, report, progress)
         return report
 
     def _store(self, docs: list[Document], origin: str, report: IngestReport, progress: bool) -> None:

@@ -45,6 +45,7 @@ class Library:
         self._write_lock = threading.RLock()
         self._depth = 0
         self._failed = False
+        self._batches = threading.local()  # per thread: how deep in `batch()`, so nested writes rebuild once
         # On a shared Chroma server other processes write too: the local stores mirror the server.
         self._mirror = ChromaMirror(self, vs.sync_interval_s) if vs.backend == "http" else None
         if self._mirror is not None:
@@ -82,6 +83,23 @@ class Library:
                 self._depth -= 1
                 if self._depth == 0 and not self._failed:
                     self._marker.unlink(missing_ok=True)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside rebuild the BM25 matrix once, when the outermost batch ends (not on the next search).
+
+        The rebuild runs in the writing thread after the write lock is released; searches meanwhile keep
+        using the previous matrix until the new one is swapped in.
+        """
+        depth = getattr(self._batches, "depth", 0)
+        before = self.keywords.generation() if depth == 0 else None
+        self._batches.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._batches.depth = depth
+        if depth == 0 and self.keywords.generation() != before:  # nothing written: nothing to rebuild
+            self.keywords.refresh()
 
     def _move_text_out_of_chroma(self) -> None:
         """An index from before chunk text moved to the registry: copy it there once (Chroma's copy stays)."""
@@ -137,7 +155,7 @@ class Library:
         if self._mirror is not None:  # other processes rebuild their registry from what Chroma holds
             chunks = self._mirror.annotate(items, origin)
         keep_text = self._mirror is None  # embedded: the registry holds the text, in the document's transaction
-        with self._writing():
+        with self.batch(), self._writing():
             self.vectors.add(chunks, vecs)
             self.keywords.add([(c.chunk_id, c.text) for c in chunks])
             for doc, cs in items:
@@ -148,7 +166,7 @@ class Library:
         ids = self.registry.chunk_ids(doc_id)
         if not self.registry.has(doc_id):
             return False
-        with self._writing():
+        with self.batch(), self._writing():
             self.registry.remove(doc_id)
             self.keywords.delete(ids)
             self.vectors.delete(ids)
