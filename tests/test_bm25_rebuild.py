@@ -115,3 +115,20 @@ def test_a_stale_matrix_with_no_rebuild_running_is_rebuilt_by_the_search(tmp_pat
     kw.add([("b", "上海补贴政策")])  # a write with no refresh after it (a caller outside Library.batch)
     assert sorted(c for c, _ in kw.search("补贴", k=2)) == ["a", "b"]
     kw.close()
+
+
+def test_a_refreshed_matrix_is_saved_and_a_new_process_loads_it(tmp_path, monkeypatch):
+    kw = KeywordIndex(tmp_path / "keywords.sqlite")
+    kw.add([("a", "北京发布新能源汽车补贴政策"), ("b", "上海举办国际电影节"), ("c", "深圳北京两地补贴政策对比")])
+    kw.refresh()
+    before = kw.search("北京补贴", k=3)
+    kw.close()
+
+    def no_rebuild(rows):
+        raise AssertionError("the saved matrix should have been loaded")
+
+    monkeypatch.setattr(keyword_index, "_build", no_rebuild)
+    again = KeywordIndex(tmp_path / "keywords.sqlite")
+    assert again.search("北京补贴", k=3) == before
+    assert again.idf("北京") < again.idf("电影节") < again.idf("从未出现")
+    again.close()
