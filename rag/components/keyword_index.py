@@ -130,7 +130,7 @@ class KeywordIndex:
                     return
                 generation = self._generation()
                 matrix = self._load_snapshot(generation)
-                rows = None if matrix else self._db.execute(
+                rows = None if matrix is not None else self._db.execute(
                     "SELECT chunk_id, tokens FROM tokens ORDER BY rowid").fetchall()
             if matrix is None:
                 matrix = _build(rows)
