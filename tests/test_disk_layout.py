@@ -218,9 +218,9 @@ def test_saved_bm25_matrix_gives_document_frequencies_without_a_second_copy(tmp_
     kw.close()
     snapshot = tmp_path / "kw.bm25"
     assert (snapshot / "manifest.json").exists() and not (snapshot / "df.json").exists()
-    import bm25s
+    from rag.components import keyword_index
 
-    monkeypatch.setattr(bm25s.BM25, "index", lambda *a, **k: pytest.fail("rebuilt instead of loading"))
+    monkeypatch.setattr(keyword_index, "_build", lambda *a, **k: pytest.fail("rebuilt instead of loading"))
     again = KeywordIndex(tmp_path / "kw.sqlite")  # loads the saved matrix and reads df off it
     assert {t: again.idf(t) for t in expected} == expected
     assert again.search("宁德时代", 5)[0][0] in {"c0", "c4"}

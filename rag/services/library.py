@@ -115,7 +115,7 @@ class Library:
         """Repair what an interrupted write left: Chroma is the truth for chunks, the registry for documents."""
         if self._mirror is not None:  # a shared server: Chroma is the whole truth, local stores mirror it
             return self._mirror.sync(force=True)
-        with self._writing():
+        with self.batch(), self._writing():  # a repair that touched the keywords rebuilds BM25 now, not at a search
             fixed = self._reconcile()
             self._failed = False  # every store is in step again
         return fixed
