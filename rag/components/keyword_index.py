@@ -94,7 +94,7 @@ class KeywordIndex:
                 return None
             bm25 = bm25s.BM25.load(str(self._snapshot))
             ids = json.loads((self._snapshot / "ids.json").read_text(encoding="utf-8"))
-            saved_df = self._snapshot / "df.json"  # only when the matrix cannot give it (see _save_snapshot)
+            saved_df = self._snapshot / "df.json"  # written by versions that saved it beside the matrix
             df = json.loads(saved_df.read_text(encoding="utf-8")) if saved_df.exists() else _df_of(bm25)
         except FileNotFoundError:
             return None
@@ -109,9 +109,9 @@ class KeywordIndex:
         try:
             shutil.rmtree(tmp, ignore_errors=True)
             matrix.bm25.save(str(tmp), show_progress=False)
+            # No df.json: document frequencies are the matrix's non-zeros per term (`_df_of`), which is how
+            # `_build` computes them in the first place.
             (tmp / "ids.json").write_text(json.dumps(matrix.ids), encoding="utf-8")
-            if _df_of(matrix.bm25) != matrix.df:  # document frequencies are the matrix's non-zeros per term
-                (tmp / "df.json").write_text(json.dumps(matrix.df, ensure_ascii=False), encoding="utf-8")
             (tmp / "manifest.json").write_text(json.dumps({"generation": generation}), encoding="utf-8")
             shutil.rmtree(self._snapshot, ignore_errors=True)
             tmp.rename(self._snapshot)
@@ -222,7 +222,7 @@ def _build(rows: list[tuple[str, bytes | str]]) -> _Matrix:
     distinct = np.unique(df)
     idf_of = np.array([math.log(1 + (n - int(f) + 0.5) / (int(f) + 0.5)) for f in distinct], dtype=np.float32)
     idf = idf_of[np.searchsorted(distinct, df)]
-    avg_len = np.array(lengths).mean()
+    avg_len = lengths.mean()
     norm = bm25.k1 * ((1 - bm25.b) + bm25.b * lengths.astype(np.float64) / avg_len)  # per document
     tf = counts.data.astype(np.float64)
     rows_of = counts.indices

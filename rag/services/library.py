@@ -65,8 +65,11 @@ class Library:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """Mark the data dir as mid-write until every store has committed (nested writes share one marker)."""
-        with self._write_lock:
+        """Mark the data dir as mid-write until every store has committed (nested writes share one marker).
+
+        Inside a `batch`, so a write that changed the keywords rebuilds BM25 once the write lock is released.
+        """
+        with self.batch(), self._write_lock:
             if self._mirror is not None:
                 yield
                 return
@@ -115,7 +118,7 @@ class Library:
         """Repair what an interrupted write left: Chroma is the truth for chunks, the registry for documents."""
         if self._mirror is not None:  # a shared server: Chroma is the whole truth, local stores mirror it
             return self._mirror.sync(force=True)
-        with self.batch(), self._writing():  # a repair that touched the keywords rebuilds BM25 now, not at a search
+        with self._writing():  # a repair that touched the keywords rebuilds BM25 now, not at a search
             fixed = self._reconcile()
             self._failed = False  # every store is in step again
         return fixed
@@ -155,7 +158,7 @@ class Library:
         if self._mirror is not None:  # other processes rebuild their registry from what Chroma holds
             chunks = self._mirror.annotate(items, origin)
         keep_text = self._mirror is None  # embedded: the registry holds the text, in the document's transaction
-        with self.batch(), self._writing():
+        with self._writing():
             self.vectors.add(chunks, vecs)
             self.keywords.add([(c.chunk_id, c.text) for c in chunks])
             for doc, cs in items:
@@ -166,7 +169,7 @@ class Library:
         ids = self.registry.chunk_ids(doc_id)
         if not self.registry.has(doc_id):
             return False
-        with self.batch(), self._writing():
+        with self._writing():
             self.registry.remove(doc_id)
             self.keywords.delete(ids)
             self.vectors.delete(ids)
