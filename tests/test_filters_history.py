@@ -99,6 +99,8 @@ def test_documents_are_paged_shown_and_deleted(http):
     assert first["total"] == 43 and first["count"] == 10 and first["limit"] == 10
     rest = http.get("/documents", params={"offset": 40, "limit": 10}).json()
     assert rest["count"] == 3
+    beyond = http.get("/documents", params={"offset": 10**30, "limit": 10})  # past SQLite's 64-bit integers
+    assert beyond.status_code == 200 and beyond.json()["count"] == 0
     seen = {d["doc_id"] for d in first["documents"]} | {d["doc_id"] for d in rest["documents"]}
     assert len(seen) == 13
     doc = first["documents"][0]

@@ -19,6 +19,7 @@ from rag.types import Chunk, Filters
 #: 1 (older data dirs): they lived in Chroma only, and `Library` copies them here once at open.
 LAYOUT = 2
 _PARAMS = 500  # SQLite caps bound parameters per statement
+_SQLITE_MAX_INT = 2**63 - 1
 
 
 def pack_text(text: str) -> bytes:
@@ -107,7 +108,8 @@ class DocRegistry:
         return [self._rec(r) for r in self._db.execute("SELECT * FROM documents ORDER BY added_at, doc_id")]
 
     def page(self, offset: int = 0, limit: int = 50) -> list[DocRecord]:
-        """One page of documents, oldest first (stable order for paging)."""
+        """One page of documents, oldest first (stable order for paging); an offset past the end gives []."""
+        offset = min(offset, _SQLITE_MAX_INT)  # SQLite integers are 64-bit; no table has more rows than that
         rows = self._db.execute("SELECT * FROM documents ORDER BY added_at, doc_id LIMIT ? OFFSET ?",
                                 (limit, offset))
         return [self._rec(r) for r in rows]
