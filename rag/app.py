@@ -10,7 +10,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from rag.api import ask, documents, openai_compat, system
-from rag.api.guard import GuardMiddleware, RateLimiter, key_matches
+from rag.api.body_limit import MULTIPART_SLACK, BodyLimitMiddleware, BodyLimits
+from rag.api.gradio_files import GradioFileGuard, configure_paths
+from rag.api.guard import GuardMiddleware, RateLimiter
+from rag.api.throttle import FailureThrottle, ThrottleMiddleware, ui_login
 from rag.container import Services
 from rag.settings import Settings, load_settings
 
@@ -69,12 +72,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.auth = auth
     for module in (ask, documents, openai_compat, system):
         app.include_router(module.router)
-    app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth,
-                       limiter=RateLimiter(server.rate_limit_per_minute),
-                       max_body=int(server.max_body_kb * 1024), max_upload=int(server.max_upload_mb * 2**20) + 2**20)
-    if server.cors_origins:  # added last, so it is outermost: preflight requests carry no key
-        app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"])
+    limiter = RateLimiter(server.rate_limit_per_minute)
+    limits = BodyLimits(upload=int(server.max_upload_mb * 2**20) + MULTIPART_SLACK,
+                        other=int(server.max_body_kb * 1024))
+    app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth, limiter=limiter,
+                       max_body=limits.other, max_upload=limits.upload)
+    # Outside the key check: failed keys and logins per address, and the UI's calls under its key's limit.
+    app.add_middleware(ThrottleMiddleware, auth=auth, limiter=limiter,
+                       failures=FailureThrottle(server.auth_failures_per_minute))
+    app.add_middleware(GradioFileGuard)  # /ui events may name only files uploaded through Gradio
+    # Always added, even with no origins, so Gradio's own CORS layer (any localhost origin, with
+    # credentials) stands aside for the mounted UI and server.cors_origins rules /ui as it rules the API.
+    # Outside the key check: preflight requests carry no key.
+    app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                       allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(BodyLimitMiddleware, limits=limits)  # outermost: before auth, CORS and any parser
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,8 +106,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
         from ui.chat import build_chat
 
-        login = (lambda _user, password: key_matches(password or "", list(server.api_keys)) is not None) if auth \
-            else None
-        app = gr.mount_gradio_app(app, build_chat(services), path="/ui", auth=login,
-                                  auth_message="用户名任意，密码填写 API key。" if auth else None)
+        blocks = build_chat(services)
+        app = gr.mount_gradio_app(app, blocks, path="/ui", auth=ui_login(list(server.api_keys)) if auth else None,
+                                  auth_message="用户名任意，密码填写 API key。" if auth else None,
+                                  allowed_paths=[], blocked_paths=[str(services.data_dir.resolve())],
+                                  max_file_size=int(server.max_upload_mb * 2**20))
+        configure_paths(blocks, blocked=[services.data_dir])
     return app

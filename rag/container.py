@@ -69,9 +69,10 @@ class Services:
         with self._write:
             return self.ingester.ingest_paths(paths, progress=progress)
 
-    def ingest_bytes(self, data: bytes, name: str) -> IngestReport:
-        with self._write:
-            return self.ingester.ingest_bytes(data, name, source=name, origin=f"upload:{name}")
+    def ingest_bytes(self, data: bytes, name: str, replace: bool = False) -> IngestReport:
+        """An upload: kept beside a different document of the same name (`name (2)`) unless `replace`."""
+        with self._write:  # held while the name is chosen, so parallel uploads of one name each get their own
+            return self.ingester.ingest_upload(data, name, replace=replace)
 
     def delete_document(self, doc_id: str) -> bool:
         with self._write:

@@ -90,6 +90,8 @@ class ServerSettings(BaseModel):
     api_keys: list[str] = Field(default_factory=list, description="accepted `Authorization: Bearer` keys")
     rate_limit_per_minute: int | None = Field(
         120, ge=1, description="requests per minute per API key when auth is on")
+    auth_failures_per_minute: int | None = Field(
+        10, ge=1, description="failed keys or UI logins per client address a minute before 429 (auth on)")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS ([] = none)")
 
     def auth_enabled(self, host: str | None = None) -> bool:

@@ -22,6 +22,7 @@ def server(tmp_path) -> Iterator[UvicornThread]:
     settings.server.auth = "on"
     settings.server.api_keys = [KEY, "second-key"]
     settings.server.rate_limit_per_minute = 40
+    settings.server.auth_failures_per_minute = 1000  # these tests send many wrong keys (throttle: test_security)
     settings.server.max_body_kb = 4
     settings.server.cors_origins = ["https://intranet.example.com"]
     with UvicornThread(create_app(settings)) as srv:

@@ -15,7 +15,7 @@ import gradio as gr
 from rag.components.feedback import FeedbackStore
 from ui.assets import ON_LOAD
 from ui.filters import FilterControls, to_filters
-from ui.render import answer_message, citations_panel, details_markdown
+from ui.render import answer_message, as_text, citations_panel, details_markdown
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
             kind = event.get("type")
             if kind == "token":
                 text += event["text"]
-                history[-1] = {"role": "assistant", "content": text + CURSOR}
+                history[-1] = {"role": "assistant", "content": as_text(text) + CURSOR}  # text, never markup
                 yield history, gr.skip(), gr.skip(), "", turns
             elif kind == "reset":  # the router discarded what it streamed (failure or escalation)
                 text = ""
@@ -72,9 +72,9 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
                 answer = event["answer"]
     except Exception as exc:  # noqa: BLE001 - shown in the chat, not swallowed
         log.exception("answering %r failed", question)
-        history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{exc}"}
+        history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{as_text(str(exc))}"}
         turns[-1]["error"] = str(exc)
-        yield history, citations_panel(turns), f"⚠ 回答失败：{exc}", "", turns
+        yield history, citations_panel(turns), f"⚠ 回答失败：{as_text(str(exc))}", "", turns
         return
     if answer is None:
         history[-1] = {"role": "assistant", "content": "⚠ 回答失败：服务没有返回结果。"}
@@ -119,7 +119,9 @@ def chat_column(services: Any, filters: FilterControls, feedback: FeedbackStore)
     """Render the chat and citation columns (inside the current Row) and wire their events."""
     turns = gr.State([])
     with gr.Column(scale=5):
+        # No LaTeX: a `$...$` in a document would otherwise be typeset (answers are escaped text, see as_text).
         chatbot = gr.Chatbot(label="对话", height=560, elem_id="chat", feedback_options=("Like", "Dislike"),
+                             latex_delimiters=[],
                              placeholder="向资料提问，回答中的 [n] 可点击查看出处。")
         question = gr.Textbox(label="问题", placeholder=EXAMPLES[0], lines=1, elem_id="question")
         with gr.Row():

@@ -9,6 +9,8 @@ from typing import Any
 
 import gradio as gr
 
+from rag.api.documents import stored_name
+from rag.api.gradio_files import is_uploaded
 from ui.filters import FilterControls, refresh_pickers
 
 PAGE_SIZE = 20
@@ -47,9 +49,11 @@ def document_page(services: Any, page: int) -> tuple[list[list[Any]], list[tuple
     return rows, choices, page, f"共 {total} 篇文档 · 第 {page} / {pages} 页"
 
 
-def ingest_report(name: str, report: dict[str, Any]) -> str:
+def ingest_report(name: str, report: dict[str, Any], stored_as: str | None = None) -> str:
     """One Markdown line per uploaded file: what was added, unchanged, replaced, or why it failed."""
     parts = []
+    if stored_as and stored_as != name and report.get("added"):
+        parts.append(f"已有同名的不同文档，另存为 {html.escape(stored_as)}")
     if report.get("added"):
         parts.append(f"新增 {len(report['added'])} 篇（{report.get('chunks', 0)} 个片段）")
     if report.get("unchanged"):
@@ -71,6 +75,8 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
                 "可一次选择多个文件。")
     files = gr.File(label="选择文件", file_count="multiple", file_types=FILE_TYPES, type="filepath",
                     elem_id="upload-files")
+    replace = gr.Checkbox(False, label="替换同名文档（不勾选时，同名的不同文件另存为“名称 (2)”）",
+                          elem_id="upload-replace")
     upload = gr.Button("上传并入库", variant="primary", elem_id="upload")
     status = gr.Markdown(elem_id="upload-status")
     gr.Markdown("#### 已入库的文档")
@@ -90,18 +96,22 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
         rows, choices, p, caption = document_page(services, p)
         return rows, gr.update(choices=choices, value=None), p, caption
 
-    def ingest(paths: list[str] | None, p: int, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
+    def ingest(paths: list[str] | None, replace_same: bool, p: int,
+               progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
         if not paths:
             raise gr.Error("请先选择要上传的文件。")
+        if not all(is_uploaded(path) for path in paths):  # the middleware refuses these first; never read them
+            raise gr.Error("只能入库通过上传得到的文件。")
         limit_mb = services.settings.server.max_upload_mb  # the same limit POST /documents applies
         lines = []
         for path in progress.tqdm(paths, desc="入库中", unit="个文件"):
-            name, size = Path(path).name, Path(path).stat().st_size
+            name, size = stored_name(Path(path).name), Path(path).stat().st_size
             if size > limit_mb * 2**20:
                 lines.append(f"- 【失败】**{html.escape(name)}**：文件 {size / 2**20:.2f} MB，"
                              f"超过上传上限 {limit_mb:g} MB（server.max_upload_mb）")
                 continue
-            lines.append(ingest_report(name, services.ingest_bytes(Path(path).read_bytes(), name).to_dict()))
+            report = services.ingest_bytes(Path(path).read_bytes(), name, replace=bool(replace_same))
+            lines.append(ingest_report(name, report.to_dict(), report.stored_as))
         return ("\n".join(lines), None, *show(p))
 
     def remove(doc_id: str | None, p: int):
@@ -112,7 +122,7 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
         return (f"已删除文档 `{html.escape(doc_id)}`。", *show(p))
 
     listing = [table, target, page, info]
-    upload.click(ingest, [files, page], [status, files, *listing], api_name=False).then(
+    upload.click(ingest, [files, replace, page], [status, files, *listing], api_name=False).then(
         lambda: refresh_pickers(services), None, filters.pickers, api_name=False)
     delete.click(remove, [target, page], [status, *listing], api_name=False).then(
         lambda: refresh_pickers(services), None, filters.pickers, api_name=False)

@@ -113,8 +113,9 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _where(c: dict[str, Any]) -> str:
     source = str(c.get("source") or "")
-    if re.match(r"https?://", source):
-        link = f'<a class="cite-link" href="{html.escape(source)}" target="_blank" rel="noopener">原文链接</a>'
+    if re.match(r"https?://[^\s\"'<>]+$", source, re.IGNORECASE):  # the one link the service builds
+        link = (f'<a class="cite-link" href="{html.escape(source, quote=True)}" target="_blank" '
+                f'rel="noopener noreferrer">原文链接</a>')
     else:
         link = f'<span class="cite-source">{html.escape(source)}</span>' if source else ""
     page = f"第 {c['page']} 页" if c.get("page") else ""
@@ -207,10 +208,41 @@ def badge(answer: dict[str, Any]) -> str:
     return line + "</div>"
 
 
+_ASCII_PUNCT = set("!#$%()*+,-./:;=?@[]^_`{|}~\\")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+
+
+def as_text(text: str) -> str:
+    """Document (or model) text for the chat bubble, which renders Markdown and HTML: every character shows
+    as itself. HTML specials become entities and all other ASCII punctuation is backslash-escaped, so no tag,
+    image, link, autolink (`http\\://`), emphasis or heading can come out of it."""
+    out = []
+    for ch in str(text):
+        if ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        elif ch in _ASCII_PUNCT:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def linked_text(text: str, turn: int, known: set[int]) -> str:
+    """`as_text` of an answer with its known [n] markers as links to their cards (the only markup in it)."""
+    out, pos = [], 0
+    for m in _MARKER.finditer(text):
+        out.append(as_text(text[pos : m.start()]))
+        linked = link_markers(m.group(0), turn, known)
+        out.append(linked if linked != m.group(0) else as_text(m.group(0)))
+        pos = m.end()
+    out.append(as_text(text[pos:]))
+    return "".join(out)
+
+
 def answer_message(answer: dict[str, Any], turn: int) -> str:
-    """The chat bubble of a finished answer: its text with linked markers, then the badge."""
+    """The chat bubble of a finished answer: its text (escaped) with linked markers, then the badge."""
     known = {int(c["n"]) for c in answer.get("citations") or []}
-    return f"{link_markers(answer.get('answer', ''), turn, known)}\n\n{badge(answer)}"
+    return f"{linked_text(str(answer.get('answer', '')), turn, known)}\n\n{badge(answer)}"
 
 
 def details_markdown(answer: dict[str, Any]) -> str:

@@ -4,27 +4,71 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from rag.api.deps import bearer, services
-from rag.services.ingest import IngestReport
+from rag.services.ingest import UPLOAD_ORIGIN, IngestReport
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(bearer)])
+
+
+MAX_NAME = 200
 
 
 def safe_name(filename: str | None) -> str:
     """The last path component only: `../../etc/passwd` and `C:\\x\\y.txt` become `passwd` and `y.txt`."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name.strip().lstrip(".")
-    name = "".join(ch for ch in name if ch.isprintable())[:200]
-    return name or "upload.txt"
+    name = "".join(ch for ch in name if ch.isprintable())
+    return shorten(name) or "upload.txt"
+
+
+def stored_name(filename: str | None) -> str:
+    """The name an upload is stored under: its folders kept (`team-b/report.txt` is not `report.txt`), with
+    `..`, `.`, roots and drive letters dropped, so a name is a label and never a place on the server."""
+    parts = []
+    for part in (filename or "").replace("\\", "/").split("/"):
+        part = "".join(ch for ch in part if ch.isprintable()).strip().lstrip(".")
+        if part and not (len(parts) == 0 and part.endswith(":")):  # `C:` of a Windows path
+            parts.append(part)
+    while parts and len("/".join(parts)) > MAX_NAME and len(parts) > 1:
+        parts.pop(0)  # a long folder prefix goes before the file's own name is shortened
+    return shorten("/".join(parts)) or "upload.txt"
+
+
+def shorten(name: str, limit: int = MAX_NAME) -> str:
+    """`name` cut to `limit` characters keeping its extension, so the reader is still chosen by it."""
+    if len(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 16 or "/" in ext:
+        return name[:limit]
+    return stem[: limit - len(ext) - 2] + "…." + ext
+
+
+def public_doc(doc: dict) -> dict:
+    """A document record as the API shows it: where it came from by kind and name, never a server path."""
+    origin = str(doc.get("origin") or "")
+    out = {**doc, "origin": "upload" if origin.startswith(UPLOAD_ORIGIN) else "file"}
+    out["source"] = _no_path(str(doc.get("source") or ""))
+    if isinstance(doc.get("metadata"), dict) and "path" in doc["metadata"]:
+        out["metadata"] = {**doc["metadata"], "path": _no_path(str(doc["metadata"]["path"]))}
+    return out
+
+
+def _no_path(source: str) -> str:
+    """An absolute server path (an index built before sources were made relative) as its file name."""
+    if "://" in source or not (source.startswith(("/", "\\")) or source[1:3] in (":\\", ":/")):
+        return source
+    return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 @router.get("/documents", summary="List indexed documents, a page at a time")
 def list_documents(request: Request, offset: int = Query(0, ge=0),
                    limit: int = Query(50, ge=1, le=1000)) -> dict:
     page = services(request).list_documents(offset, limit)
+    page["documents"] = [public_doc(d) for d in page["documents"]]
     return {**page, "limit": limit, "count": len(page["documents"])}
 
 
@@ -43,7 +87,7 @@ def get_document(doc_id: str, request: Request) -> dict:
     doc = services(request).get_document(doc_id)
     if doc is None:
         raise HTTPException(404, f"no document with id {doc_id!r}")
-    return doc
+    return public_doc(doc)
 
 
 @router.delete("/documents/{doc_id}", summary="Remove a document and its chunks from both indexes")
@@ -55,16 +99,19 @@ def delete_document(doc_id: str, request: Request) -> dict:
 
 @router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, news records",
              description="Each file is ingested on its own; the answer lists the new and already-indexed "
-                         "document ids and one status per file. 200 when at least one file was indexed or "
-                         "was already there; 413 when every file was over the size limit; 400 otherwise.")
-async def upload_documents(files: list[UploadFile], request: Request) -> JSONResponse:
+                         "document ids and one status per file. A file named like an indexed document with "
+                         "other content is kept beside it (`report (2).txt`, see `stored_as`) unless the form "
+                         "field `replace` is true, which replaces the document of that name (`replaced`). "
+                         "200 when at least one file was indexed or was already there; 413 when every file "
+                         "was over the size limit; 400 otherwise.")
+async def upload_documents(files: list[UploadFile], request: Request, replace: bool = Form(False)) -> JSONResponse:
     svc = services(request)
     limit = int(svc.settings.server.max_upload_mb * 1024 * 1024)
     report = IngestReport()
     statuses: list[dict] = []
     too_large = 0
     for f in files:
-        name = safe_name(f.filename)
+        name, stored = safe_name(f.filename), stored_name(f.filename)
         data = await f.read(limit + 1)
         if len(data) > limit:
             too_large += 1
@@ -72,14 +119,15 @@ async def upload_documents(files: list[UploadFile], request: Request) -> JSONRes
             report.errors.append({"path": name, "error": error})
             statuses.append({"file": name, "status": "error", "error": error, "ids": []})
             continue
-        part = await run_in_threadpool(svc.ingest_bytes, data, name)
+        part = await run_in_threadpool(svc.ingest_bytes, data, stored, replace)
         report.merge(part)
         ids = [a["doc_id"] for a in part.added] + part.unchanged_ids
         if part.errors and not ids:
             statuses.append({"file": name, "status": "error", "error": part.errors[0]["error"], "ids": []})
         else:
             statuses.append({"file": name, "status": "added" if part.added else "unchanged", "ids": ids,
-                             "chunks": part.chunks, **({"errors": part.errors} if part.errors else {})})
+                             "chunks": part.chunks, **({"errors": part.errors} if part.errors else {}),
+                             **outcome(stored, part)})
     ids = [i for s in statuses for i in s["ids"]]
     body = {"ids": ids, "files": statuses, **report.to_dict()}
     if ids or not files:
@@ -87,3 +135,16 @@ async def upload_documents(files: list[UploadFile], request: Request) -> JSONRes
     code = 413 if too_large == len(files) else 400
     detail = "; ".join(s["error"] for s in statuses)
     return JSONResponse({"detail": detail, **body}, status_code=code)
+
+
+def outcome(asked: str, part: IngestReport) -> dict:
+    """What happened to one upload: `action` added / unchanged / renamed / replaced, the name it is stored
+    under, and the ids of the documents it replaced."""
+    stored = part.stored_as or asked
+    if part.removed:
+        action = "replaced"
+    elif not part.added:
+        action = "unchanged"
+    else:
+        action = "renamed" if stored != asked else "added"
+    return {"action": action, "stored_as": stored, "replaced": list(part.removed)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 # Chunks embedded per call. The embedder sorts a call's texts by length before batching them, so bigger calls
 # pad less: on 2k CRUD articles 64 cost +16% padded tokens over one sorted pass, 256 costs +4.6%.
 EMBED_BATCH_CHUNKS = 256
+UPLOAD_ORIGIN = "upload:"  # registry origin of an uploaded file: this prefix and the name it is stored under
 
 
 @dataclass
@@ -32,6 +34,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     chunks: int = 0
+    #: an upload: the name it is stored under (`report (2).txt` when `report.txt` holds other content)
+    stored_as: str | None = None
 
     def merge(self, other: IngestReport) -> None:
         self.added += other.added
@@ -62,6 +66,16 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def shown_source(path: Path, roots: list[Path]) -> str:
+    """What a document's `source` says: its path relative to the folder that was ingested, or its file name,
+    never the server's absolute path (sources reach answers, the API and the LLM prompt)."""
+    real = path.resolve()
+    for root in roots:
+        if root in real.parents:
+            return real.relative_to(root).as_posix()
+    return path.name
+
+
 class IngestService:
     """Reads files into documents and hands new ones to the library in embedding-sized batches."""
 
@@ -80,7 +94,9 @@ class IngestService:
 
     def ingest_paths(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         report = IngestReport()
+        paths = list(paths)
         files = expand_paths(paths)
+        roots = [Path(p).resolve() for p in paths if Path(p).is_dir()]
         with self.library.batch():  # one BM25 rebuild for the whole ingest, not one per file
             for path in tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2):
                 origin = str(path.resolve())
@@ -96,7 +112,8 @@ class IngestService:
                 except (IngestError, OSError) as exc:
                     report.errors.append({"path": str(path), "error": str(exc)})
                     continue
-                report.merge(self.ingest_bytes(data, path.name, source=str(path), origin=origin, progress=progress))
+                report.merge(self.ingest_bytes(data, path.name, source=shown_source(path, roots), origin=origin,
+                                                progress=progress))
         return report
 
     def ingest_bytes(self, data: bytes, name: str, source: str | None = None, origin: str | None = None,
@@ -104,23 +121,62 @@ class IngestService:
         """Ingest one file's bytes; a refused file becomes an entry in `errors`, never an exception."""
         report = IngestReport()
         origin = origin or name
-        try:
-            if len(data) > self.max_bytes:
-                raise FileTooLargeError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
-                                        f"{self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)")
-            docs = read_bytes(data, name, source=source or name)
-            if not docs:
-                raise IngestError(f"{name}: no documents found in the file")
-        except IngestError as exc:
-            report.errors.append({"path": source or name, "error": str(exc)})
-            return report
-        except Exception as exc:  # a reader bug must not take the batch down; say what failed
-            log.exception("reader failed on %s", name)
-            report.errors.append({"path": source or name, "error": f"{name}: could not be read ({exc})"})
+        docs = self._read(data, name, source or name, report)
+        if docs is None:
             return report
         with self.library.batch():  # the keyword matrix is rebuilt once, after the last write
             self._store(docs, origin, report, progress)
         return report
+
+    def _read(self, data: bytes, name: str, source: str, report: IngestReport) -> list[Document] | None:
+        """The file's documents, or None with the reason in `report.errors`."""
+        try:
+            if len(data) > self.max_bytes:
+                raise FileTooLargeError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
+                                        f"{self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)")
+            docs = read_bytes(data, name, source=source)
+            if not docs:
+                raise IngestError(f"{name}: no documents found in the file")
+        except IngestError as exc:
+            report.errors.append({"path": source, "error": str(exc)})
+            return None
+        except Exception as exc:  # a reader bug must not take the batch down; say what failed
+            log.exception("reader failed on %s", name)
+            report.errors.append({"path": source, "error": f"{name}: could not be read ({exc})"})
+            return None
+        return docs
+
+    def ingest_upload(self, data: bytes, name: str, replace: bool = False) -> IngestReport:
+        """An uploaded file, stored under `name`; when `name` already holds other content the upload is kept
+        beside it as `name (2)` (`(3)`, ...) unless `replace` asks to replace it. Callers serialise writes
+        (Services holds its write lock), so parallel uploads of one name each get a name of their own."""
+        report = IngestReport()
+        docs = self._read(data, name, name, report)
+        if docs is None:
+            report.stored_as = name
+            return report
+        ids = {d.doc_id for d in docs}
+        stored = name if replace else self._free_name(name, ids)
+        if stored != name:
+            docs = [dataclasses.replace(d, source=stored) if d.source == name else d for d in docs]
+        report.stored_as = stored
+        with self.library.batch():
+            self._store(docs, f"{UPLOAD_ORIGIN}{stored}", report, progress=False)
+        if not report.added and report.unchanged_ids:  # already indexed: say under which name
+            rec = self.library.registry.get(report.unchanged_ids[0])
+            report.stored_as = rec.source if rec is not None else stored
+        return report
+
+    def _free_name(self, name: str, ids: set[str]) -> str:
+        """`name` if it is free or holds exactly this content, else the first free `stem (k).ext`."""
+        stem, dot, ext = name.rpartition(".") if "." in name.rsplit("/", 1)[-1] else (name, "", "")
+        k = 1
+        while True:
+            candidate = name if k == 1 else f"{stem} ({k}){dot}{ext}"
+            held = set(self.library.registry.by_origin(f"{UPLOAD_ORIGIN}{candidate}"))
+            if not held or held <= ids:
+                return candidate
+            k += 1
 
     def ingest_documents(self, docs: list[Document], origin: str, progress: bool = False) -> IngestReport:
         """Ingest already-parsed documents (evaluation corpora, programmatic callers)."""
@@ -131,10 +187,9 @@ class IngestService:
 
     def _store(self, docs: list[Document], origin: str, report: IngestReport, progress: bool) -> None:
         new_ids = {d.doc_id for d in docs}
-        for old in self.library.registry.by_origin(origin):
-            if old not in new_ids:  # the file changed: its old version goes
-                self.library.remove(old)
-                report.removed.append(old)
+        # The file changed: its old version goes, but only once the new one is fully stored (see
+        # Library.replacing), so a search or a kill -9 meanwhile always finds one of the two versions.
+        stale = [old for old in self.library.registry.by_origin(origin) if old not in new_ids]
         seen: set[str] = set()
         todo: list[tuple[Document, list[Chunk]]] = []
         for doc in docs:
@@ -157,13 +212,18 @@ class IngestService:
         bar = tqdm(total=total, desc="embed", unit="chunk", disable=not progress or total < 128)
         batch: list[tuple[Document, list[Chunk]]] = []
         size = 0
-        for doc, chunks in todo:
-            batch.append((doc, chunks))
-            size += len(chunks)
-            if size >= EMBED_BATCH_CHUNKS:
-                self._flush(batch, origin, report, bar)
-                batch, size = [], 0
-        self._flush(batch, origin, report, bar)
+        # Nothing of the new version could be stored: the old one stays rather than leaving neither.
+        keep_old = not todo and not report.unchanged_ids
+        with self.library.replacing([] if keep_old else stale, [d.doc_id for d, _ in todo]):
+            for doc, chunks in todo:
+                batch.append((doc, chunks))
+                size += len(chunks)
+                if size >= EMBED_BATCH_CHUNKS:
+                    self._flush(batch, origin, report, bar)
+                    batch, size = [], 0
+            self._flush(batch, origin, report, bar)
+        if not keep_old:
+            report.removed += stale
         bar.close()
 
     def _flush(self, batch: list[tuple[Document, list[Chunk]]], origin: str, report: IngestReport, bar: tqdm) -> None:

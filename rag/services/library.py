@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -20,6 +21,8 @@ from rag.types import Chunk, Document, Filters
 log = logging.getLogger(__name__)
 #: present while a write is under way: a process killed mid-write leaves it, and the next open reconciles
 WRITE_MARKER = "write-in-progress"
+#: present while a replacement is under way: the old version's ids and the new one's, for `reconcile`
+REPLACE_INTENT = "replace-in-progress.json"
 
 
 class Library:
@@ -42,6 +45,7 @@ class Library:
                                          texts=None if vs.backend == "http" else self.registry)
         self.keywords = KeywordIndex(data_dir / "keywords.sqlite")
         self._marker = data_dir / WRITE_MARKER
+        self._intent = data_dir / REPLACE_INTENT
         self._write_lock = threading.RLock()
         self._depth = 0
         self._failed = False
@@ -59,7 +63,7 @@ class Library:
 
     def needs_reconcile(self) -> bool:
         """Cheap at open: a write marker left by a killed writer, or stores whose chunk counts disagree."""
-        if self._marker.exists():
+        if self._marker.exists() or self._intent.exists():
             return True
         return not self.registry.chunk_count() == self.vectors.count() == self.keywords.count()
 
@@ -120,8 +124,54 @@ class Library:
             return self._mirror.sync(force=True)
         with self._writing():  # a repair that touched the keywords rebuilds BM25 now, not at a search
             fixed = self._reconcile()
+            fixed.update(self._settle_replacement())
             self._failed = False  # every store is in step again
         return fixed
+
+    @contextmanager
+    def replacing(self, old: list[str], new: list[str]) -> Iterator[None]:
+        """Writes inside add the new version of a file; the old documents go only after the block, so one of
+        the two versions is always searchable. An intent file names both while it runs: a process killed
+        meanwhile is settled by the next open's `reconcile` (new version complete: the old goes; otherwise
+        what was registered of the new one goes and the old stays)."""
+        if not old:
+            yield
+            return
+        durable = self._mirror is None
+        if durable:
+            tmp = self._intent.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"old": old, "new": new}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._intent)
+            _fsync_dir(self.data_dir)  # the intent is on disk before the new version's first write
+        try:
+            yield
+        finally:
+            if durable:
+                with self._writing():
+                    self._settle_replacement()
+            elif all(self.registry.has(d) for d in new):
+                for doc_id in old:
+                    self.remove(doc_id)
+
+    def _settle_replacement(self) -> dict[str, int]:
+        """Finish or undo the replacement an intent file describes (see `replacing`)."""
+        try:
+            intent = json.loads(self._intent.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):  # written before the rename only: nothing was replaced yet
+            self._intent.unlink(missing_ok=True)
+            return {}
+        complete = all(self.registry.has(d) for d in intent.get("new", []))
+        gone = intent.get("old", []) if complete else [d for d in intent.get("new", []) if self.registry.has(d)]
+        for doc_id in gone:
+            self.remove(doc_id)
+        self._intent.unlink(missing_ok=True)
+        _fsync_dir(self.data_dir)
+        return {"replaced_docs" if complete else "undone_replacements": len(gone)}
 
     def _reconcile(self) -> dict[str, int]:
         in_chroma = set(self.vectors.all_ids())

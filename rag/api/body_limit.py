@@ -1,0 +1,109 @@
+"""One request-body size rule for every route (the API, Gradio's queue, login and upload routes alike).
+
+The outermost middleware, so a body is measured before authentication, before Gradio and before any parser.
+Starlette's own `RequestBodyLimitMiddleware` counts streamed bytes too, but it has one limit per app or
+route (not by path across a mounted Gradio app), and it signals an overflow by raising inside the app, where
+Gradio's handlers may turn it into their own answer. Here the bytes are counted as they arrive, the 413 is
+sent by this middleware itself, and the app then sees the client as gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+UPLOAD_PATHS = ("/documents", "/ui/gradio_api/upload", "/ui/upload")
+MULTIPART_SLACK = 2**20  # form boundaries and part headers around an upload at the size limit
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """Bytes a request body may have: uploads (`server.max_upload_mb`) and everything else (`max_body_kb`)."""
+
+    upload: int
+    other: int
+
+    def for_path(self, path: str) -> tuple[int, str]:
+        """The limit for a request path and the setting that sets it."""
+        if path.rstrip("/") in UPLOAD_PATHS:
+            return self.upload, "server.max_upload_mb"
+        return self.other, "server.max_body_kb"
+
+
+async def _reply(send: Callable, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _declared(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, str | None]:
+    """The declared Content-Length, or why the framing headers are refused (duplicates, non-digits, both
+    Content-Length and Transfer-Encoding: the shapes request smuggling and limit bypasses use)."""
+    lengths = [v for k, v in headers if k.lower() == b"content-length"]
+    chunked = any(k.lower() == b"transfer-encoding" for k, _ in headers)
+    if not lengths:
+        return None, None
+    if chunked:
+        return None, "both Content-Length and Transfer-Encoding are set"
+    values = {v.strip(b" \t") for v in lengths}
+    if len(values) != 1 or len(lengths) != 1:
+        return None, "more than one Content-Length header"
+    value = values.pop()
+    if not value.isdigit():
+        return None, f"Content-Length {value[:40].decode('latin-1')!r} is not a number"
+    return int(value), None
+
+
+class BodyLimitMiddleware:
+    """413 for any body over its path's limit, whatever Content-Length says; 400 for malformed framing."""
+
+    def __init__(self, app: Callable, limits: BodyLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, setting = self.limits.for_path(scope.get("path", ""))
+        declared, malformed = _declared(scope.get("headers", []))
+        if malformed:
+            await _reply(send, 400, f"malformed request: {malformed}")
+            return
+        if declared is not None and declared > limit:
+            await _reply(send, 413, f"request body of {declared / 1024:.0f} KB is over the "
+                                    f"{limit / 1024:.0f} KB limit ({setting})")
+            return
+        state = {"size": 0, "over": False, "started": False}
+
+        async def counted_receive() -> dict:
+            if state["over"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                state["size"] += len(message.get("body", b""))
+                if state["size"] > limit:
+                    state["over"] = True
+                    if not state["started"]:
+                        state["started"] = True
+                        await _reply(send, 413, f"request body is over the {limit / 1024:.0f} KB limit "
+                                                f"({setting})")
+                    return {"type": "http.disconnect"}  # the app stops reading: the client is "gone"
+            return message
+
+        async def guarded_send(message: dict) -> None:
+            if state["over"]:
+                return  # the 413 is the answer; whatever the app says after it is dropped
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not state["over"]:
+                raise
+            # The app failed on the cut-off body (ClientDisconnect and the like): the client has its 413.
