@@ -1,10 +1,15 @@
 """One request-body size rule for every route (the API, Gradio's queue, login and upload routes alike).
 
-The outermost middleware, so a body is measured before authentication, before Gradio and before any parser.
-Starlette's own `RequestBodyLimitMiddleware` counts streamed bytes too, but it has one limit per app or
-route (not by path across a mounted Gradio app), and it signals an overflow by raising inside the app, where
-Gradio's handlers may turn it into their own answer. Here the bytes are counted as they arrive, the 413 is
-sent by this middleware itself, and the app then sees the client as gone.
+The outermost middleware, so a body is measured before authentication, before Gradio and before any parser:
+the bytes are counted as they arrive (a padded, missing or lying Content-Length changes nothing), the 413 is
+sent from here, and the app then sees the client as gone. Duplicate or non-numeric Content-Length, or one
+beside Transfer-Encoding, is a 400.
+
+FastAPI's own `FastAPI(max_body_size=...)` (Starlette's RequestBodyLimitMiddleware) also counts streamed
+bytes and refused every bypass of issue 16 when measured (benchmarks/body_limit_probe.py), but it has one
+limit for the whole app, mounted Gradio included, and per-route limits only for routes we declare: Gradio's
+queue and login routes would get the upload limit (50 MB of JSON parsed before Gradio's login check). Hence
+this small middleware, with a limit per path and an answer that names the setting.
 """
 
 from __future__ import annotations
