@@ -109,7 +109,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         blocks = build_chat(services)
         app = gr.mount_gradio_app(app, blocks, path="/ui", auth=ui_login(list(server.api_keys)) if auth else None,
                                   auth_message="用户名任意，密码填写 API key。" if auth else None,
-                                  allowed_paths=[], blocked_paths=[str(services.data_dir.resolve())],
-                                  max_file_size=int(server.max_upload_mb * 2**20))
+                                  allowed_paths=[], blocked_paths=[str(services.data_dir.resolve())])
         configure_paths(blocks, blocked=[services.data_dir])
     return app

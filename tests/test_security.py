@@ -242,9 +242,6 @@ def test_gradio_routes_have_the_same_limit_before_login(limited):
         assert _login(http).status_code == 200
         upload = http.post("/ui/gradio_api/upload", files=[("files", ("big.txt", b"x" * (2 * 2**20)))])
         assert upload.status_code == 413
-        # Gradio's own max_file_size is the upload limit too (a file just over it, inside the body slack).
-        over = http.post("/ui/gradio_api/upload", files=[("files", ("over.txt", b"x" * int(0.4 * 2**20)))])
-        assert over.status_code == 413
         ok = http.post("/ui/gradio_api/upload", files=[("files", ("ok.txt", "内容".encode()))])
         assert ok.status_code == 200
         assert http.post("/ask", json={"question": "内容是什么？"}).status_code == 200

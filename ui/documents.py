@@ -12,6 +12,7 @@ import gradio as gr
 from rag.api.documents import stored_name
 from rag.api.gradio_files import is_uploaded
 from ui.filters import FilterControls, refresh_pickers
+from ui.render import as_text
 
 PAGE_SIZE = 20
 HEADERS = ["标题", "来源", "片段数", "入库时间（北京）", "编号"]
@@ -53,7 +54,7 @@ def ingest_report(name: str, report: dict[str, Any], stored_as: str | None = Non
     """One Markdown line per uploaded file: what was added, unchanged, replaced, or why it failed."""
     parts = []
     if stored_as and stored_as != name and report.get("added"):
-        parts.append(f"已有同名的不同文档，另存为 {html.escape(stored_as)}")
+        parts.append(f"已有同名的不同文档，另存为 {as_text(stored_as)}")
     if report.get("added"):
         parts.append(f"新增 {len(report['added'])} 篇（{report.get('chunks', 0)} 个片段）")
     if report.get("unchanged"):
@@ -61,8 +62,8 @@ def ingest_report(name: str, report: dict[str, Any], stored_as: str | None = Non
     if report.get("removed"):
         parts.append(f"替换旧版本 {len(report['removed'])} 篇")
     errors = [e["error"] for e in report.get("errors", [])]
-    head = f"- 【{'失败' if errors else '成功'}】**{html.escape(name)}**："
-    return head + "；".join(parts + [html.escape(e) for e in errors]) if parts or errors else head + "没有可入库的内容"
+    head = f"- 【{'失败' if errors else '成功'}】**{as_text(name)}**："  # Markdown: names are escaped as text
+    return head + "；".join(parts + [as_text(e) for e in errors]) if parts or errors else head + "没有可入库的内容"
 
 
 def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.components.Component]]:
@@ -107,7 +108,7 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
         for path in progress.tqdm(paths, desc="入库中", unit="个文件"):
             name, size = stored_name(Path(path).name), Path(path).stat().st_size
             if size > limit_mb * 2**20:
-                lines.append(f"- 【失败】**{html.escape(name)}**：文件 {size / 2**20:.2f} MB，"
+                lines.append(f"- 【失败】**{as_text(name)}**：文件 {size / 2**20:.2f} MB，"
                              f"超过上传上限 {limit_mb:g} MB（server.max_upload_mb）")
                 continue
             report = services.ingest_bytes(Path(path).read_bytes(), name, replace=bool(replace_same))

@@ -201,30 +201,32 @@ def badge(answer: dict[str, Any]) -> str:
     ]
     note = escalation_note(answer)
     line = f'<div class="rag-badge">{" · ".join(items)}'
-    if note:  # the full reason is in the side panel; the badge keeps one short line
-        line += f'<br><span class="b-why" title="{html.escape(note)}">{html.escape(_short(note, 70))}</span>'
+    if note:  # the full reason is in the side panel; the badge keeps one short line (reasons quote documents)
+        line += f'<br><span class="b-why" title="{html.escape(note)}">{as_text(_short(note, 70))}</span>'
     if answer.get("warning"):
-        line += f'<br><span class="b-warn">⚠ {html.escape(str(answer["warning"]))}</span>'
+        line += f'<br><span class="b-warn">⚠ {as_text(str(answer["warning"]))}</span>'
     return line + "</div>"
 
 
-_ASCII_PUNCT = set("!#$%()*+,-./:;=?@[]^_`{|}~\\")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_MARKDOWN = set("\\`*_[]~")  # code, emphasis, link/image brackets, strikethrough
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|vbscript|data|file)(:)|\b(www)(\.)")
 
 
 def as_text(text: str) -> str:
-    """Document (or model) text for the chat bubble, which renders Markdown and HTML: every character shows
-    as itself. HTML specials become entities and all other ASCII punctuation is backslash-escaped, so no tag,
-    image, link, autolink (`http\\://`), emphasis or heading can come out of it."""
+    """Document (or model) text for the chat bubble and side panel, which render Markdown and HTML: HTML
+    specials become entities, Markdown's link, image, code and emphasis characters are backslash-escaped and
+    a URL scheme's colon too (`http\\://`, no autolink), so no tag, image, link or form can come out of it
+    and the text still reads as itself (`0.0008元/千Tokens` stays as it is)."""
     out = []
     for ch in str(text):
         if ch in _ENTITIES:
             out.append(_ENTITIES[ch])
-        elif ch in _ASCII_PUNCT:
+        elif ch in _MARKDOWN:
             out.append("\\" + ch)
         else:
             out.append(ch)
-    return "".join(out)
+    return _AUTOLINK.sub(lambda m: f"{m.group(1)}\\:" if m.group(1) else f"{m.group(3)}\\.", "".join(out))
 
 
 def linked_text(text: str, turn: int, known: set[int]) -> str:
@@ -253,18 +255,18 @@ def details_markdown(answer: dict[str, Any]) -> str:
         f"tokens：{int(answer.get('input_tokens') or 0)} 入 / {int(answer.get('output_tokens') or 0)} 出"
     ]
     note = escalation_note(answer)
-    if note:
-        head.append(f"<small>{html.escape(note)}</small>")
+    if note:  # the side panel is Markdown: reasons and questions quote text, so they are escaped as text
+        head.append(f"<small>{as_text(note)}</small>")
     if answer.get("standalone_question"):
-        head.append(f"<small>结合上文，按“{html.escape(str(answer['standalone_question']))}”检索</small>")
+        head.append(f"<small>结合上文，按“{as_text(str(answer['standalone_question']))}”检索</small>")
     if answer.get("filters"):
-        head.append(f"<small>筛选：{html.escape(filters_text(answer['filters']))}</small>")
+        head.append(f"<small>筛选：{as_text(filters_text(answer['filters']))}</small>")
     tried = []
     for t in answer.get("tried") or []:
         cost = f"，{format_cost(float(t['cost']))}" if "cost" in t else ""
         why = f"：{t['reason']}" if t.get("reason") else ""
         outcome = OUTCOMES.get(str(t.get("outcome")), str(t.get("outcome")))
-        tried.append(f"- `{t.get('provider')}` {outcome}{cost}{html.escape(str(why))}")
+        tried.append(f"- `{t.get('provider')}` {outcome}{cost}{as_text(str(why))}")
     return "  \n".join(head) + ("\n\n**尝试过的模型**\n\n" + "\n".join(tried) if tried else "")
 
 
