@@ -103,6 +103,9 @@ def test_ui_event_naming_a_server_file_indexes_and_leaks_nothing(tmp_path, secre
         assert resp.status_code == 400
         docs = http.get("/documents").json()
         assert docs["total"] == 0
+        for path in (secret_file, Path(app.state.services.data_dir) / "documents.sqlite"):  # nor served
+            served = http.get(f"/ui/gradio_api/file={path}")
+            assert served.status_code in (403, 404) and "SECRET-7f3a" not in served.text
         for text in seen + [json.dumps(docs, ensure_ascii=False)]:
             assert "SECRET-7f3a" not in text
         # The honest path still works: Gradio's upload route, then the event naming the uploaded copy.
@@ -111,8 +114,6 @@ def test_ui_event_naming_a_server_file_indexes_and_leaks_nothing(tmp_path, secre
         assert _join(http, fn, [[_file_data(up.json()[0], "ok.txt")], False, 1], "honest").status_code == 200
         assert "新增 1 篇" in json.dumps(_result(http, "honest"), ensure_ascii=False)
         assert http.get("/documents").json()["total"] == 1
-    blocks_paths = app.state.services.data_dir  # Gradio's own check is on, the data directory blocked
-    assert blocks_paths.exists()
 
 
 def test_gradio_path_controls_are_set_on_the_mounted_app(tmp_path):
@@ -343,6 +344,8 @@ def test_the_ui_is_held_to_its_keys_rate_limit(tmp_path):
         fn = _fn_index(ui, "question")  # the ask event (question is its first input)
         codes = [_join(ui, fn, ["", [], [], None, None, None, None], f"s{i}").status_code for i in range(8)]
         assert codes[:6] == [200] * 6 and codes[6:] == [429, 429], codes
+        call = ui.post("/ui/gradio_api/call/ask", json={"data": ["你好", [], [], None, None, None, None]})
+        assert call.status_code == 429 and "per key" in call.json()["detail"]
         with _client(srv.url, KEY) as api:  # the same key over the API shares the window
             assert api.get("/documents").status_code == 429
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.api.documents import stored_name
+from rag.api.documents import public_doc, stored_name
 from rag.api.gradio_files import is_uploaded
 from ui.filters import FilterControls, refresh_pickers
 from ui.render import as_text
@@ -45,7 +45,8 @@ def document_page(services: Any, page: int) -> tuple[list[list[Any]], list[tuple
     rows, choices = [], []
     for d in docs:
         doc_id = str(d.get("doc_id") or d.get("id"))
-        rows.append([d["title"], d["source"], d["chunks"], _when(d.get("ingested_at")), doc_id])
+        shown = public_doc(d)  # an index from before sources were relative: its file name, not a server path
+        rows.append([d["title"], shown["source"], d["chunks"], _when(d.get("ingested_at")), doc_id])
         choices.append((f"{d['title'][:30]}（{doc_id[:8]}）", doc_id))
     return rows, choices, page, f"共 {total} 篇文档 · 第 {page} / {pages} 页"
 
