@@ -25,7 +25,7 @@ def version(k: int) -> str:
     rng = random.Random(k)
     words = "储能电池出货量同比增长企业扩产政策支持技术研发市场份额价格下降订单交付海外需求"
     body = "".join(f"第{k}版报告第{i}条：" + "".join(rng.choice(words) for _ in range(60)) + "。"
-                   for i in range(1500))
+                   for i in range(800))
     return f"第{k}版储能行业报告\n{body}\n"
 
 
@@ -59,7 +59,8 @@ def run_replacements(tmp_path: Path, kills: int, seed: int) -> int:
         ids[content_id(version(k))] = k
 
     write(0)
-    assert _ingest(env, report).wait(timeout=300) == 0
+    with Services(make_settings(data)) as svc:  # what `rag ingest` does, without a process start
+        svc.ingest_paths([str(report)])
     # One uninterrupted replacement, timed from the intent file's appearance: the window the kills aim at.
     write(1)
     proc = _ingest(env, report)
@@ -94,7 +95,7 @@ def run_replacements(tmp_path: Path, kills: int, seed: int) -> int:
 
 
 def test_a_kill_during_a_replacement_leaves_one_version(tmp_path):
-    assert run_replacements(tmp_path, kills=2, seed=16) == 2
+    assert run_replacements(tmp_path, kills=1, seed=16) == 1
 
 
 @pytest.mark.slow

@@ -192,8 +192,9 @@ def _json_stream(total: int) -> Iterator[bytes]:
         yield "好".encode() * 21845
 
 
-@pytest.fixture
-def limited(tmp_path) -> Iterator[UvicornThread]:
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory) -> Iterator[UvicornThread]:
+    tmp_path = tmp_path_factory.mktemp("limited")
     with UvicornThread(create_app(_settings(tmp_path, auth=True))) as srv:
         yield srv
 
