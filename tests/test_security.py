@@ -101,6 +101,9 @@ def test_ui_event_naming_a_server_file_indexes_and_leaks_nothing(tmp_path, secre
         # Nested anywhere in the payload counts too (Gradio walks the whole value).
         resp = _join(http, fn, [[{"wrapped": [_file_data(str(secret_file))]}], False, 1], "nested")
         assert resp.status_code == 400
+        deep = http.post("/ui/gradio_api/queue/join", content=b"[" * 5000 + b"]" * 5000,
+                         headers={"content-type": "application/json"})
+        assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
         docs = http.get("/documents").json()
         assert docs["total"] == 0
         for path in (secret_file, Path(app.state.services.data_dir) / "documents.sqlite"):  # nor served

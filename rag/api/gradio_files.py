@@ -50,16 +50,22 @@ def _file_paths(value: Any) -> Iterator[str]:
             yield from _file_paths(item)
 
 
+TOO_DEEP = "\0too-deep"
+
+
 def refused_path(body: bytes) -> str | None:
-    """The first file path in a JSON body that is not an upload (None when there is none, or no JSON)."""
+    """The first file path in a JSON body that is not an upload (None when there is none, or no JSON);
+    TOO_DEEP for JSON nested past Python's recursion limit, which Gradio's parser would fail on with a 500."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except RecursionError:
+        return TOO_DEEP
+    except (ValueError, UnicodeDecodeError):
         return None  # not JSON: Gradio's own parser refuses it too
     try:
         return next((p for p in _file_paths(data) if not is_uploaded(p)), None)
     except RecursionError:
-        return "(nested too deeply)"
+        return TOO_DEEP
 
 
 class GradioFileGuard:
@@ -86,9 +92,10 @@ class GradioFileGuard:
         body = b"".join(parts)
         bad = refused_path(body)
         if bad is not None:
-            detail = json.dumps({"detail": "refused: files can only be given by uploading them (Gradio's upload "
-                                           f"route); {os.path.basename(bad)[:80]!r} was not uploaded"},
-                                ensure_ascii=False).encode()
+            reason = "refused: the request body is JSON nested too deeply" if bad == TOO_DEEP else \
+                ("refused: files can only be given by uploading them (Gradio's upload route); "
+                 f"{os.path.basename(bad)[:80]!r} was not uploaded")
+            detail = json.dumps({"detail": reason}, ensure_ascii=False).encode()
             await send({"type": "http.response.start", "status": 400,
                         "headers": [(b"content-type", b"application/json; charset=utf-8"),
                                     (b"content-length", str(len(detail)).encode())]})
