@@ -417,3 +417,41 @@ def test_ui_cors_follows_the_settings(tmp_path, origins):
             pre = http.options("/ui/gradio_api/queue/join", headers={"Origin": origins[0],
                                                                      "Access-Control-Request-Method": "POST"})
             assert pre.headers["access-control-allow-origin"] == origins[0]
+
+
+@pytest.mark.parametrize("headers,status", [
+    ([(b"content-length", b"10"), (b"content-length", b"10")], 400),
+    ([(b"content-length", b"12abc")], 400),
+    ([(b"content-length", b"10"), (b"transfer-encoding", b"chunked")], 400),
+    ([(b"content-length", b"99999 ")], 413),
+    ([], 413),  # no length at all: counted as it streams
+])
+def test_body_limit_framing_rules_behind_any_server(headers, status):
+    """uvicorn refuses malformed framing itself (the raw-socket tests above); another ASGI server may not,
+    so the middleware's own rules are checked at the ASGI level too."""
+    import asyncio
+
+    from rag.api.body_limit import BodyLimitMiddleware, BodyLimits
+
+    reached = []
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        reached.append(True)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict] = []
+    chunks = [{"type": "http.request", "body": b"x" * 4096, "more_body": True}] * 10
+
+    async def receive():
+        return chunks.pop(0) if chunks else {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/ask", "headers": headers}
+    asyncio.run(BodyLimitMiddleware(app, BodyLimits(upload=2**20, other=16 * 1024))(scope, receive, send))
+    assert sent[0]["status"] == status and not (status == 400 and reached)
+    assert len([m for m in sent if m["type"] == "http.response.start"]) == 1
