@@ -253,6 +253,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """`rag settings show`: the effective settings (keys masked) and, with --sources, where each change came from."""
+    import yaml
+
+    from rag.settings import settings_report
+
+    report = settings_report(args.settings)
+    if args.json:
+        out = report if args.sources else report["settings"]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(yaml.safe_dump(report["settings"], allow_unicode=True, sort_keys=False), end="")
+    if args.sources:
+        print(f"\n# user file: {report['file'] or '(none: shipped defaults only)'}")
+        print("# values that differ from rag/default_settings.yaml, and where they came from:")
+        for key, origin in report["sources"].items():
+            print(f"#   {key}: {origin}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Cited answers over Chinese reports and news.")
     p.add_argument("--settings", help="settings YAML file (default: $RAG_SETTINGS or the shipped defaults)")
@@ -328,12 +348,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy the first run's project index to DIR (a data dir `rag ask` can open)")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("settings", help="show the effective settings (shipped defaults, your file, RAG_* env)")
+    ss = s.add_subparsers(dest="settings_cmd", required=True, metavar="ACTION")
+    d = ss.add_parser("show", help="print the effective settings, API keys masked")
+    d.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    d.add_argument("--sources", action="store_true", help="also say where each non-default value came from")
+    s.set_defaults(func=cmd_settings)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a known error (RagError) prints `error: …` and a hint line, exit status 2, no traceback."""
+    from rag.errors import RagError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except RagError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
