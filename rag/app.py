@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from rag.api import ask, documents, openai_compat, system
 from rag.api.guard import GuardMiddleware, RateLimiter, key_matches
 from rag.container import Services
+from rag.errors import RagError, SettingsError
 from rag.settings import Settings, load_settings
 
 
@@ -30,8 +31,15 @@ def _explain(errors: list[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-class AuthWithoutKeys(RuntimeError):
+def error_response(exc: RagError) -> JSONResponse:
+    """A known error as `{"error": {"code", "message", "hint"?}}` with its status (`detail` kept for old clients)."""
+    return JSONResponse(status_code=exc.status, content={"error": exc.to_dict(), "detail": str(exc)})
+
+
+class AuthWithoutKeys(SettingsError):
     """Auth is required (non-loopback bind or auth: on) but no API key is configured."""
+
+    code = "auth_without_keys"
 
 
 def check_auth_settings(settings: Settings, host: str | None = None) -> bool:
@@ -41,7 +49,7 @@ def check_auth_settings(settings: Settings, host: str | None = None) -> bool:
     if auth and not server.api_keys:
         raise AuthWithoutKeys(
             f"API keys are required when serving on {host or server.host} (server.auth: {server.auth}) but "
-            "server.api_keys is empty: set RAG_SERVER__API_KEYS='[\"<key>\"]', bind to 127.0.0.1, "
+            "server.api_keys is empty", hint="set RAG_SERVER__API_KEYS='[\"<key>\"]', bind to 127.0.0.1, "
             "or set server.auth: off")
     return auth
 
@@ -84,6 +92,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if request.url.path.startswith("/v1/"):  # OpenAI clients read error.message
             content["error"] = {"message": content["detail"], "type": "invalid_request_error", "code": None}
         return JSONResponse(status_code=422, content=content)
+
+    @app.exception_handler(RagError)
+    async def _known(request: Request, exc: RagError) -> JSONResponse:
+        return error_response(exc)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:

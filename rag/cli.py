@@ -27,7 +27,7 @@ def _owner(settings: Settings):
     except DataDirBusy as busy:
         url = busy.owner.get("url")
         if not url:
-            raise SystemExit(f"error: {busy}") from None
+            raise
         from rag.client import RemoteServices
 
         print(f"(the index is owned by the server at {url}; sending the work there)", file=sys.stderr)
@@ -95,21 +95,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from rag.app import AuthWithoutKeys, check_auth_settings, create_app
+    from rag.app import check_auth_settings, create_app
     from rag.container import Services
-    from rag.lock import DataDirBusy, write_owner
+    from rag.lock import write_owner
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    try:
-        check_auth_settings(settings, host)
-    except AuthWithoutKeys as exc:
-        raise SystemExit(f"error: {exc}") from None
-    try:
-        services = Services(settings)
-    except DataDirBusy as busy:
-        raise SystemExit(f"error: {busy}") from None
+    check_auth_settings(settings, host)  # AuthWithoutKeys, a RagError: one line from main()
+    services = Services(settings)  # DataDirBusy and the other RagErrors likewise
     if args.ingest:
         report = services.ingest_paths(args.ingest, progress=True).to_dict()
         print(f"ingested {len(report['added'])} new document(s), {report['unchanged']} unchanged, "
@@ -128,9 +122,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """`rag eval retrieval|answers|report`: evals on a throw-away index, embeddings cached on disk."""
     from pathlib import Path
 
-    from eval.datasets import DatasetMissing
     from eval.report import ANSWER_COLUMNS, RETRIEVAL_COLUMNS, build_report, format_table
-    from rag.lock import DataDirBusy
+    from rag.errors import RagError
     from rag.services.evaluate import run_answer_eval, run_retrieval_eval
 
     settings = _settings(args)
@@ -153,7 +146,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run = run_retrieval_eval if args.eval_cmd == "retrieval" else run_answer_eval
         result = run(settings, args.dataset, limit=args.limit, progress=not args.json, ablations=args.ablations,
                      cache=cache)
-    except (DatasetMissing, FileNotFoundError, ValueError, DataDirBusy) as exc:
+    except RagError:
+        raise  # DatasetMissing, UnknownDataset, DataDirBusy...: printed by main()
+    except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -176,7 +171,7 @@ def _check_index(settings: Settings, repair: bool) -> dict:
         lock.acquire()
     except DataDirBusy as busy:
         if not busy.owner.get("url"):
-            raise SystemExit(f"error: {busy}") from None
+            raise
         return _check_remote(busy.owner["url"], repair, next(iter(settings.server.api_keys), None))
     try:
         # Opened without the repair every other open does, so the check sees what a crash left.

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import httpx
 
+from rag.errors import RagError
 from rag.services.ingest import IngestReport, expand_paths
 
 
-class RemoteError(RuntimeError):
-    """The server answered with an error; the message is the server's own."""
+class RemoteError(RagError):
+    """The server answered with an error (or none); the message is the server's own."""
+
+    code = "remote_error"
+    status = 502
 
 
 class RemoteServices:
@@ -23,11 +27,15 @@ class RemoteServices:
 
     def _check(self, resp: httpx.Response) -> dict:
         if resp.status_code >= 400:
+            hint = None
             try:
-                detail = resp.json().get("detail", resp.text)
+                body = resp.json()
+                error = body.get("error") if isinstance(body.get("error"), dict) else {}
+                detail = error.get("message") or body.get("detail", resp.text)
+                hint = error.get("hint")
             except ValueError:
                 detail = resp.text
-            raise RemoteError(f"{self.url} answered {resp.status_code}: {detail}")
+            raise RemoteError(f"{self.url} answered {resp.status_code}: {detail}", hint=hint)
         return resp.json()
 
     def ingest_paths(self, paths: list[str], progress: bool = False) -> dict:
