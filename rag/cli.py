@@ -122,9 +122,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """`rag eval retrieval|answers|report`: evals on a throw-away index, embeddings cached on disk."""
     from pathlib import Path
 
+    from eval.evaluate import run_answer_eval, run_retrieval_eval
     from eval.report import ANSWER_COLUMNS, RETRIEVAL_COLUMNS, build_report, format_table
     from rag.errors import RagError
-    from rag.services.evaluate import run_answer_eval, run_retrieval_eval
 
     settings = _settings(args)
     if getattr(args, "fusion", None):
@@ -162,26 +162,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _check_index(settings: Settings, repair: bool) -> dict:
     """Check (and with `repair`, mend) the index through its owner: in-process if free, else the server."""
-    from rag.components.embedders import build_embedder
-    from rag.lock import DataDirBusy, DataDirLock
-    from rag.services.library import Library
+    from rag.container import Services
+    from rag.lock import DataDirBusy
 
-    lock = DataDirLock(settings.data_dir)
     try:
-        lock.acquire()
+        # Opened without the repair every other open does, so the check sees what a crash left.
+        services = Services(settings, repair=False)
     except DataDirBusy as busy:
         if not busy.owner.get("url"):
             raise
         return _check_remote(busy.owner["url"], repair, next(iter(settings.server.api_keys), None))
-    try:
-        # Opened without the repair every other open does, so the check sees what a crash left.
-        library = Library(settings.data_dir, build_embedder(settings.embedding), settings.vector_store, repair=False)
-        try:
-            return library.repair() if repair else library.check()
-        finally:
-            library.close()
-    finally:
-        lock.release()
+    with services:
+        return services.repair_index() if repair else services.check_index()
 
 
 def _check_remote(url: str, repair: bool, api_key: str | None) -> dict:

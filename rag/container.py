@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 
-from rag.components.embedders import build_embedder
+from rag.components.embedders import Embedder, build_embedder
 from rag.components.feedback import FeedbackStore
 from rag.lock import DataDirLock
 from rag.services.answer import AnswerService
@@ -31,16 +32,24 @@ def _build_reranker(settings: Settings):
 
 
 class Services:
-    """Everything a face needs, in-process. Holds the data-directory lock until `close()`."""
+    """Everything a face needs, in-process. Holds the data-directory lock until `close()`.
 
-    def __init__(self, settings: Settings) -> None:
+    The one place the object graph is built from settings: the server, every CLI command, the evaluations
+    and the benchmark open their index through it. `embedder` replaces the configured one (an eval's cached
+    embedder, the bench's proxy vectors); `repair=False` opens without mending (`rag docs check` must see
+    the damage); `read_only=True` never changes the vector store (an eval over a shared Chroma server).
+    """
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, repair: bool = True,
+                 read_only: bool = False) -> None:
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
         self.lock = DataDirLock(self.data_dir)
         self.lock.acquire()
         try:
-            self.embedder = build_embedder(settings.embedding)
-            self.library = Library(self.data_dir, self.embedder, settings.vector_store)
+            self.embedder = embedder if embedder is not None else build_embedder(settings.embedding)
+            self.library = Library(self.data_dir, self.embedder, settings.vector_store, repair=repair and not read_only,
+                                   read_only=read_only)
         except BaseException:
             self.lock.release()
             raise
@@ -52,7 +61,11 @@ class Services:
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
                                     evidence=self.extractive.evidence)
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
-        self.feedback = FeedbackStore(self.data_dir / "feedback.sqlite")  # thumbs up/down from the chat UI
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Thumbs up/down from the chat UI; the file is created on first use, not by every command's open."""
+        return FeedbackStore(self.data_dir / "feedback.sqlite")
 
     def warm(self) -> None:
         """Pay the first question's lazy loads now: jieba's dictionary, the BM25 matrix, the query model's pages,

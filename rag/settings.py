@@ -118,6 +118,9 @@ class VectorStoreSettings(BaseModel):
     sync_interval_s: float = Field(
         1.0, ge=0, description="http: seconds between checks for other processes' writes (keyword index, registry)"
     )
+    collection: str = Field(
+        "chunks", min_length=3, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$",
+        description="Chroma collection holding the chunks (several indexes can share one server)")
 
 
 class Settings(BaseSettings):

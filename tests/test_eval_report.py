@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from eval.datasets import load_jsonl
+from eval.evaluate import contains_answer, threshold_curve
 from eval.metrics import evaluate_rankings, ndcg_at, recall_at
 from eval.report import build_report, plot_threshold
 from rag.cli import main
 from rag.components.embedders.cache import CachedEmbedder, model_id
 from rag.components.embedders.hashing import HashEmbedder
 from rag.container import Services
-from rag.services.evaluate import contains_answer, threshold_curve
 from rag.types import Document
 
 

@@ -37,6 +37,13 @@ class VectorStoreUnavailable(ServiceUnavailable):
     code = "vector_store_unavailable"
 
 
+class VectorStoreEmpty(RagError):
+    """A read-only open found no collection to read."""
+
+    code = "no_index"
+    status = 404
+
+
 class _Guarded:
     """A Chroma collection whose failures surface as the errors above: a server that stopped answering as
     VectorStoreUnavailable naming its address, vectors of another size as EmbeddingSpaceMismatch."""
@@ -115,7 +122,9 @@ class ChromaVectorStore:
     """
 
     def __init__(self, path: Path, space: str, dim: int, backend: str = "embedded", host: str = "127.0.0.1",
-                 port: int = 8001, texts: ChunkSource | None = None) -> None:
+                 port: int = 8001, texts: ChunkSource | None = None, collection: str = COLLECTION,
+                 read_only: bool = False) -> None:
+        """`read_only`: open an existing collection as it is (no create, no configuration change)."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -133,13 +142,18 @@ class ChromaVectorStore:
             path.mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         address = f"http://{host}:{port}" if backend == "http" else None
-        self._col = _Guarded(self._client.get_or_create_collection(
-            COLLECTION,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH, "ef_construction": EF_CONSTRUCTION}},
-            metadata={"embedding_space": space, "dim": dim},
-        ), address)
-        self._raise_ef_search()
+        self.collection = collection
+        if read_only:
+            self._col = _Guarded(self._existing(collection, address or str(path)), address)
+        else:
+            self._col = _Guarded(self._client.get_or_create_collection(
+                collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH,
+                                        "ef_construction": EF_CONSTRUCTION}},
+                metadata={"embedding_space": space, "dim": dim},
+            ), address)
+            self._raise_ef_search()
         stored = (self._col.metadata or {}).get("embedding_space")
         if stored and stored != space and self._col.count() > 0:
             raise EmbeddingSpaceMismatch(
@@ -147,6 +161,19 @@ class ChromaVectorStore:
                 f"{space!r}", hint=_MISMATCH_HINT)
         self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
         self._texts = texts
+
+    def _existing(self, name: str, where: str):
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except Exception as exc:  # chromadb raises NotFoundError (or ValueError in older releases)
+            if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
+                raise
+            raise VectorStoreEmpty(f"{where} holds no collection {name!r}: nothing is indexed there",
+                                   hint="ingest documents first, or check vector_store.collection") from None
+
+    def drop(self) -> None:
+        """Delete this whole collection (only for throw-away collections, such as an evaluation's)."""
+        self._client.delete_collection(self.collection)
 
     def _raise_ef_search(self) -> None:
         """Indexes created before EF_SEARCH was set get it now; Chroma applies it from the next open."""

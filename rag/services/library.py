@@ -29,8 +29,9 @@ class Library:
     """
 
     def __init__(self, data_dir: Path, embedder: Embedder, vector_store: VectorStoreSettings | None = None,
-                 repair: bool = True) -> None:
-        """`repair=False` opens without mending (for `rag docs check`, which must see the damage)."""
+                 repair: bool = True, read_only: bool = False) -> None:
+        """`repair=False` opens without mending (for `rag docs check`, which must see the damage);
+        `read_only` also leaves the vector store as it is (an evaluation over a shared server's index)."""
         self.data_dir = data_dir
         self.embedder = embedder
         embedder.warm_up()
@@ -39,7 +40,8 @@ class Library:
         # A shared server keeps the text in Chroma (other processes rebuild from it); embedded Chroma does not.
         self.vectors = ChromaVectorStore(data_dir / "chroma", space=embedder.space, dim=embedder.dim,
                                          backend=vs.backend, host=vs.host, port=vs.port,
-                                         texts=None if vs.backend == "http" else self.registry)
+                                         texts=None if vs.backend == "http" else self.registry,
+                                         collection=vs.collection, read_only=read_only)
         self.keywords = KeywordIndex(data_dir / "keywords.sqlite")
         self._marker = data_dir / WRITE_MARKER
         self._write_lock = threading.RLock()
