@@ -222,7 +222,7 @@ def _answer_row(answerer: ExtractiveAnswerer, retriever: RetrieveService, q: Eva
     supporting = [h.chunk.text for h in hits if contains_answer(h.chunk.text, q.answers)]
     return {
         "refused": ans.refused, "correct": (not ans.refused) and contains_answer(ans.answer, q.answers),
-        "evidence": float(ans.details.get("evidence", 0.0)) if ans.details else 0.0,
+        "evidence": float(ans.evidence or 0.0),
         "cited": len(cited), "cited_ok": sum(contains_answer(t, q.answers) for t in cited),
         "support_in_hits": bool(supporting),
         "support_cited": any(contains_answer(t, q.answers) for t in cited),

@@ -6,10 +6,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rag.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rag.protocols import IndexServices
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -17,20 +21,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def _owner(settings: Settings):
+def _owner(settings: Settings, repair: bool = True, note: str = "sending the work there") -> Iterator[IndexServices]:
     """In-process services, or the running server's HTTP API when a server owns the data directory."""
     from rag.container import Services
     from rag.lock import DataDirBusy
 
     try:
-        services = Services(settings)
+        services = Services(settings, repair=repair)
     except DataDirBusy as busy:
         url = busy.owner.get("url")
         if not url:
             raise
         from rag.client import RemoteServices
 
-        print(f"(the index is owned by the server at {url}; sending the work there)", file=sys.stderr)
+        print(f"(the index is owned by the server at {url}; {note})", file=sys.stderr)
         remote = RemoteServices(url, api_key=next(iter(settings.server.api_keys), None))
         try:
             yield remote
@@ -43,13 +47,9 @@ def _owner(settings: Settings):
         services.close()
 
 
-def _as_dict(obj: Any) -> dict:
-    return obj if isinstance(obj, dict) else obj.to_dict()
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     with _owner(_settings(args)) as svc:
-        report = _as_dict(svc.ingest_paths(args.paths, progress=not args.json))
+        report = svc.ingest_paths(args.paths, progress=not args.json).to_dict()
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -84,7 +84,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise SystemExit("error: the question is empty")
     with _owner(_settings(args)) as svc:
-        ans = _as_dict(svc.ask(args.question, args.top_k))
+        ans = svc.ask(args.question, args.top_k).to_dict()
     if args.json:
         print(json.dumps(ans, ensure_ascii=False, indent=2))
     else:
@@ -162,30 +162,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _check_index(settings: Settings, repair: bool) -> dict:
     """Check (and with `repair`, mend) the index through its owner: in-process if free, else the server."""
-    from rag.container import Services
-    from rag.lock import DataDirBusy
-
-    try:
-        # Opened without the repair every other open does, so the check sees what a crash left.
-        services = Services(settings, repair=False)
-    except DataDirBusy as busy:
-        if not busy.owner.get("url"):
-            raise
-        return _check_remote(busy.owner["url"], repair, next(iter(settings.server.api_keys), None))
-    with services:
-        return services.repair_index() if repair else services.check_index()
-
-
-def _check_remote(url: str, repair: bool, api_key: str | None) -> dict:
-    import httpx
-
-    print(f"(the index is owned by the server at {url}; checking there)", file=sys.stderr)
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=url, timeout=600, trust_env=False, headers=headers) as http:
-        resp = http.post("/documents/repair") if repair else http.get("/documents/check")
-    if resp.status_code >= 400:
-        raise SystemExit(f"error: {url} answered {resp.status_code}: {resp.text[:300]}")
-    return resp.json()
+    # Opened without the repair every other open does, so the check sees what a crash left.
+    with _owner(settings, repair=False, note="checking there") as svc:
+        return svc.repair_index() if repair else svc.check_index()
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import httpx
 
 from rag.errors import RagError
 from rag.services.ingest import IngestReport, expand_paths
+from rag.types import Answer, Filters
 
 
 class RemoteError(RagError):
@@ -18,7 +19,7 @@ class RemoteError(RagError):
 
 
 class RemoteServices:
-    """The subset of `Services` the CLI uses, over HTTP."""
+    """The operations of `Services` the CLI uses (rag/protocols.py: IndexServices), over HTTP."""
 
     def __init__(self, url: str, timeout: float = 600.0, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
@@ -54,13 +55,24 @@ class RemoteServices:
             else:
                 part = self._check(resp)
             report.merge(IngestReport(**{k: v for k, v in part.items() if k in IngestReport.__dataclass_fields__}))
-        return report.to_dict()
+        return report
 
-    def ask(self, question: str, top_k: int | None = None) -> dict:
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+            history: list[dict[str, str]] | None = None) -> Answer:
         body: dict = {"question": question}
         if top_k:
             body["top_k"] = top_k
-        return self._check(self._http.post("/ask", json=body))
+        if filters is not None and not filters.is_empty():
+            body["filters"] = filters.to_dict()
+        if history:
+            body["history"] = history
+        return Answer.from_dict(self._check(self._http.post("/ask", json=body)))
+
+    def check_index(self) -> dict:
+        return self._check(self._http.get("/documents/check"))
+
+    def repair_index(self) -> dict:
+        return self._check(self._http.post("/documents/repair"))
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> dict:
         params = {"offset": offset, **({"limit": limit} if limit else {"limit": 1000})}

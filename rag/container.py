@@ -18,7 +18,7 @@ from rag.services.library import Library
 from rag.services.llm_answer import LLMAnswerService
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
-from rag.types import Answer, Filters
+from rag.types import Answer, Filters, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Services:
         return self.answers.ask(question, top_k, filters, history)
 
     def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-               history: list[dict[str, str]] | None = None) -> Iterator[dict]:
+               history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
         return self.answers.stream(question, top_k, filters, history)
 
     def health(self) -> dict:

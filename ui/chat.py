@@ -59,9 +59,9 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
     try:
         for event in services.stream(question, filters=None if filters.is_empty() else filters,
                                      history=prior or None):
-            kind = event.get("type")
+            kind = event.type  # typed events (rag/types.py): rewrite, token, reset, done
             if kind == "token":
-                text += event["text"]
+                text += event.text
                 history[-1] = {"role": "assistant", "content": text + CURSOR}
                 yield history, gr.skip(), gr.skip(), "", turns
             elif kind == "reset":  # the router discarded what it streamed (failure or escalation)
@@ -69,7 +69,7 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
                 history[-1] = {"role": "assistant", "content": "换用其他模型重新回答…"}
                 yield history, gr.skip(), gr.skip(), "", turns
             elif kind == "done":
-                answer = event["answer"]
+                answer = event.answer.to_dict()  # the turn's state is JSON, as the browser keeps it
     except Exception as exc:  # noqa: BLE001 - shown in the chat, not swallowed
         log.exception("answering %r failed", question)
         history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{exc}"}
