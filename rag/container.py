@@ -102,7 +102,7 @@ class Services:
         rec = self.library.registry.get(doc_id)
         if rec is None:
             return None
-        chunks = sorted(self.library.vectors.get(self.library.registry.chunk_ids(doc_id)), key=lambda c: c.start)
+        chunks = sorted(self.library.chunks(self.library.registry.chunk_ids(doc_id)), key=lambda c: c.start)
         return {**rec.to_dict(), "chunks": [{"chunk_id": c.chunk_id, "text": c.text, "start": c.start,
                                              "end": c.end, "page": c.page} for c in chunks]}
 

@@ -110,8 +110,9 @@ class ServerSettings(BaseModel):
 
 
 class VectorStoreSettings(BaseModel):
-    backend: Literal["embedded", "http"] = Field(
-        "embedded", description="embedded: Chroma files in data_dir, one owner; http: a shared `chroma run` server"
+    backend: str = Field(
+        "embedded", description="embedded: Chroma files in data_dir, one owner; http: a shared `chroma run` server "
+                                "(the backends registered in rag/components/vector_stores.py)"
     )
     host: str = Field("127.0.0.1", description="Chroma server address (backend http)")
     port: int = Field(8001, ge=1, le=65535, description="Chroma server port (backend http)")

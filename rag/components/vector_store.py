@@ -1,4 +1,4 @@
-"""Chroma-backed vector store; the only module that imports chromadb."""
+"""Chroma-backed vector store (the `embedded` and `http` backends); the only module that imports chromadb."""
 
 from __future__ import annotations
 
@@ -6,22 +6,16 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from rag.components.vector_stores import ChunkSource
 from rag.errors import RagError, ServiceUnavailable
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "chunks"
-
-
-class ChunkSource(Protocol):
-    """Where chunk text and per-document fields live when Chroma keeps only ids, vectors and doc_id."""
-
-    def chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]: ...
 
 
 class EmbeddingSpaceMismatch(RagError):
@@ -143,6 +137,7 @@ class ChromaVectorStore:
             self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         address = f"http://{host}:{port}" if backend == "http" else None
         self.collection = collection
+        self.shared = backend == "http"  # a server other processes write too (rag/components/vector_stores.py)
         if read_only:
             self._col = _Guarded(self._existing(collection, address or str(path)), address)
         else:
