@@ -10,7 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from rag.api import ask, documents, openai_compat, system
-from rag.api.guard import GuardMiddleware, RateLimiter, key_matches
+from rag.api.guard import GuardMiddleware, key_matches
+from rag.components.shared_state import build_rate_limiter
 from rag.container import Services
 from rag.errors import RagError, SettingsError
 from rag.settings import Settings, load_settings
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (ask, documents, openai_compat, system):
         app.include_router(module.router)
     app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth,
-                       limiter=RateLimiter(server.rate_limit_per_minute),
+                       limiter=build_rate_limiter(settings),  # shared by every worker (rag/components/shared_state.py)
                        max_body=int(server.max_body_kb * 1024), max_upload=int(server.max_upload_mb * 2**20) + 2**20)
     if server.cors_origins:  # added last, so it is outermost: preflight requests carry no key
         app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=["GET", "POST", "DELETE"],

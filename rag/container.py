@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.components.embedders import Embedder, build_embedder
 from rag.components.feedback import FeedbackStore
+from rag.components.shared_state import build_ledger
 from rag.lock import DataDirLock
 from rag.services.answer import AnswerService
 from rag.services.extractive import ExtractiveAnswerer
@@ -59,7 +60,7 @@ class Services:
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
         # The cost-aware router; with no provider configured it hands every question to the extractive tier.
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
-                                    evidence=self.extractive.evidence)
+                                    evidence=self.extractive.evidence, ledger=build_ledger(settings))
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
 
     @cached_property

@@ -124,6 +124,14 @@ class VectorStoreSettings(BaseModel):
         description="Chroma collection holding the chunks (several indexes can share one server)")
 
 
+class SharedStateSettings(BaseModel):
+    backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", description="where the daily LLM spend and per-key rate windows live, shared by all workers")
+    path: str = Field("", description="sqlite: the file (relative to data_dir); '' = data_dir/shared_state.sqlite")
+    url: str = Field("redis://127.0.0.1:6379/0", description="redis: the server every worker reaches")
+    prefix: str = Field("rag", min_length=1, description="redis: key prefix (several services can share one)")
+
+
 class Settings(BaseSettings):
     """Everything configurable, validated once in the app factory or CLI."""
 
@@ -139,6 +147,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
+    shared_state: SharedStateSettings = Field(default_factory=SharedStateSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -117,7 +117,7 @@ class LLMSettings(BaseModel):
         ge=0,
         description="CNY per day on paid providers; once spent only free ones answer; None: no cap",
     )
-    ledger_file: str = Field("llm_ledger.json", description="daily spend ledger, relative to data_dir")
+    ledger_file: str = Field("llm_ledger.json", description="old JSON spend ledger, imported once into shared_state")
     prompt_reserve_tokens: int = Field(
         64, ge=0, description="safety margin kept free in the context window when packing chunks"
     )

@@ -176,6 +176,10 @@ def masked(dump: dict[str, Any]) -> dict[str, Any]:
         if isinstance(out.get(section), dict) and key in out[section]:
             value = out[section][key]
             out[section] = {**out[section], key: [MASK for _ in value] if isinstance(value, list) else MASK}
+    state = out.get("shared_state")
+    if isinstance(state, dict) and "@" in str(state.get("url", "")):
+        scheme, sep, rest = str(state["url"]).partition("://")
+        out["shared_state"] = {**state, "url": f"{scheme}{sep}{MASK}@{rest.rsplit('@', 1)[-1]}"}
     return out
 
 

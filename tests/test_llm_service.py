@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rag.components.llm.pricing import BEIJING
+from rag.components.shared_state import SqliteLedger
 from rag.services.llm_answer import LLMAnswerService
 from rag.settings_llm import LLMSettings, ProviderSettings
 from rag.testing.openai_server import OpenAIServer, Script
@@ -110,10 +111,9 @@ def test_cheapest_working_provider_answers_with_tokens_and_cost(
     # the key reached the server, but nowhere else
     assert server.calls("cite-cheap")[-1].authorization == f"Bearer {KEY}"
     assert_no_key(ans, caplog)
-    # ledger persisted under the data dir
-    ledger = json.loads((tmp_path / "llm_ledger.json").read_text(encoding="utf-8"))
-    (day,) = ledger["days"].values()
-    assert day["cost_cny"] == pytest.approx(ans.cost)
+    # ledger persisted under the data dir (shared by every worker that opens the same file)
+    day = SqliteLedger(tmp_path / "shared_state.sqlite").day(svc._day())
+    assert day["cost_cny"] == pytest.approx(ans.cost) and day["providers"]["cheap"]["calls"] == 1
 
 
 def test_cooling_provider_is_skipped_then_retried_later(server: OpenAIServer, tmp_path: Path) -> None:

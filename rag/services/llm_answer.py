@@ -24,7 +24,6 @@ from typing import Any
 
 from rag.components.llm.client import CallFailure, ChatClient, Completion
 from rag.components.llm.grounding import GroundingResult, check_grounding
-from rag.components.llm.ledger import DailyLedger
 from rag.components.llm.pricing import BEIJING, call_cost
 from rag.components.llm.provider_state import ProviderStates
 from rag.components.llm.router import (
@@ -35,6 +34,7 @@ from rag.components.llm.router import (
     rank,
 )
 from rag.components.llm.tokens import estimate_tokens
+from rag.components.shared_state import SpendLedger, SqliteLedger
 from rag.settings_llm import LLMSettings, ProviderSettings
 from rag.types import Answer, Attempt, Budget, Citation, DoneEvent, Hit, ResetEvent, StreamEvent, TokenEvent, Usage
 
@@ -82,11 +82,14 @@ class LLMAnswerService:
         *,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
+        ledger: SpendLedger | None = None,
     ) -> None:
+        """`ledger`: the spend ledger all workers share (default: SQLite in `ledger_dir`)."""
         self.settings = settings
         self.fallback = fallback
         self.evidence = evidence
-        self.ledger = DailyLedger(Path(ledger_dir) / settings.ledger_file)
+        self.ledger = ledger if ledger is not None else SqliteLedger(
+            Path(ledger_dir) / "shared_state.sqlite", legacy_json=Path(ledger_dir) / settings.ledger_file)
         self.states = ProviderStates(settings.cooldown_s, settings.max_cooldown_s, clock)
         self._now = now or (lambda: datetime.now(BEIJING))
         self._clients: dict[str, tuple[str | None, ChatClient]] = {}
