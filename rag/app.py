@@ -105,10 +105,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if ui:
         import gradio as gr
 
-        from ui.chat import build_chat
+        from ui.page import build_ui
 
         login = (lambda _user, password: key_matches(password or "", list(server.api_keys)) is not None) if auth \
             else None
-        app = gr.mount_gradio_app(app, build_chat(services), path="/ui", auth=login,
+        app = gr.mount_gradio_app(app, build_ui(services), path="/ui", auth=login,
                                   auth_message="用户名任意，密码填写 API key。" if auth else None)
     return app

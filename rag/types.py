@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass
@@ -32,6 +32,12 @@ class Chunk:
     end: int
     page: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ChunkSource(Protocol):
+    """Where chunk text and per-document fields live when a vector store keeps only ids, vectors and doc_id."""
+
+    def chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]: ...
 
 
 def _date_key(value: object) -> str | None:

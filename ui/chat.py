@@ -1,6 +1,6 @@
 """The chat tab: streamed answers with linked [n] markers and a cost badge, citation cards beside, thumbs up/down.
 
-`build_chat(services)` is the entry point rag/app.py mounts at /ui; it builds the whole page (ui/page.py).
+ui/page.py builds the whole page (its `build_ui`, alias `build_chat`, is what rag/app.py mounts at /ui).
 """
 
 from __future__ import annotations
@@ -22,13 +22,6 @@ log = logging.getLogger(__name__)
 EXAMPLES = ["字节跳动豆包主力模型的企业市场定价是多少？", "哪些厂商宣布大模型免费？"]
 CURSOR = " ▌"
 ASK_CONCURRENCY = 8
-
-
-def build_chat(services: Any) -> gr.Blocks:
-    """The whole UI (chat, documents, providers) for `services` (the in-process Services)."""
-    from ui.page import build_ui
-
-    return build_ui(services)
 
 
 def _prior_turns(turns: list[dict[str, Any]]) -> list[dict[str, str]]:

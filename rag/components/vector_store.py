@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.components.vector_stores import ChunkSource
 from rag.errors import RagError, ServiceUnavailable
-from rag.types import Chunk
+from rag.types import Chunk, ChunkSource
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from rag.errors import SettingsError
-from rag.types import Chunk
+from rag.types import Chunk, ChunkSource
 
 if TYPE_CHECKING:
     from rag.settings import VectorStoreSettings
-
-
-class ChunkSource(Protocol):
-    """Where chunk text and per-document fields live when the store keeps only ids, vectors and doc_id."""
-
-    def chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]: ...
 
 
 @runtime_checkable
