@@ -49,6 +49,54 @@ def test_two_sqlite_limiters_on_one_file_share_a_window(tmp_path):
     assert b.retry_after("k") is None
 
 
+def test_holds_for_calls_in_flight_count_against_the_budget(tmp_path):
+    a = SqliteLedger(tmp_path / "state.sqlite")
+    b = SqliteLedger(tmp_path / "state.sqlite")
+    held = a.reserve("2026-03-01", 0.6, 1.0)
+    assert held and b.reserve("2026-03-01", 0.6, 1.0) is None  # the other worker's call is in flight
+    assert b.reserve("2026-03-02", 0.6, 1.0)  # another day has its own budget
+    a.record("2026-03-01", "cheap", 10, 10, 0.5)
+    a.release(held)
+    assert b.reserve("2026-03-01", 0.6, 1.0) is None and b.reserve("2026-03-01", 0.5, 1.0)
+
+
+@pytest.mark.integration
+def test_two_workers_calling_at_once_never_pass_the_budget(tmp_path, monkeypatch):
+    """Both start a slow paid call together; the budget has room for one, so the other worker falls back."""
+    import threading
+
+    from rag.services.llm_answer import LLMAnswerService
+    from rag.settings_llm import LLMSettings
+    from tests.test_llm_service import KEY, extractive, hits, prov
+    from tests.test_llm_service import KEY_ENV as SERVICE_KEY_ENV
+
+    monkeypatch.setenv(SERVICE_KEY_ENV, KEY)
+    with OpenAIServer() as llm:
+        providers = [prov(llm, "paid", "slow-paid", 1.0)]
+        probe = LLMAnswerService(LLMSettings(providers=providers), extractive, tmp_path / "probe")
+        estimate = probe.answer("2024年新能源汽车销量是多少？", hits()).estimated_cost
+        settings = LLMSettings(providers=providers, daily_budget_cny=estimate * 1.5)
+        workers = [LLMAnswerService(settings, extractive, tmp_path / name,
+                                    ledger=SqliteLedger(tmp_path / "shared.sqlite")) for name in ("a", "b")]
+        answers: list = [None, None]
+        start = threading.Barrier(2)
+
+        def ask(i: int) -> None:
+            start.wait()
+            answers[i] = workers[i].answer("2024年新能源汽车销量是多少？", hits())
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    providers_used = sorted(a.provider for a in answers)
+    assert providers_used == ["extractive", "paid"], [a.to_dict() for a in answers]
+    refused = next(a for a in answers if a.provider == "extractive")
+    assert "calls in flight" in refused.fallback_reason
+    assert workers[0].ledger.spent(workers[0]._day()) <= estimate * 1.5
+
+
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A real redis-server on loopback (Debian's package; .ci/run installs it)."""
@@ -84,6 +132,10 @@ def test_redis_ledger_and_limiter_are_shared(redis_url):
     b.record("2026-03-01", "cheap", 100, 20, 0.002)
     assert a.spent("2026-03-01") == pytest.approx(0.003) and b.day("2026-03-01")["providers"]["cheap"]["calls"] == 2
     assert RedisLedger(redis_url, "other").spent("2026-03-01") == 0.0
+    held = a.reserve("2026-03-05", 0.6, 1.0)
+    assert held and b.reserve("2026-03-05", 0.6, 1.0) is None
+    a.release(held)
+    assert b.reserve("2026-03-05", 0.6, 1.0)
     la, lb = RedisRateLimiter(redis_url, "t1", 2), RedisRateLimiter(redis_url, "t1", 2)
     assert la.retry_after("k") is None and lb.retry_after("k") is None
     wait = la.retry_after("k")

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 KEEP_DAYS = 400
 WINDOW_S = 60.0
+#: seconds a reservation for a call in flight holds budget; a worker killed mid-call frees it after this
+HOLD_S = 600.0
 
 
 class SpendLedger(Protocol):
@@ -36,6 +39,15 @@ class SpendLedger(Protocol):
     def day(self, day: str) -> dict[str, Any]: ...
 
     def record(self, day: str, provider: str, input_tokens: int, output_tokens: int, cost: float) -> None: ...
+
+    def reserve(self, day: str, amount: float, budget: float) -> str | None:
+        """Hold `amount` CNY for a call about to start, if spent + held + amount stays within `budget`
+        (atomically, for every worker at once); the hold's token, or None when it does not fit."""
+        ...
+
+    def release(self, token: str) -> None:
+        """Drop a hold (the call ended; what it cost was recorded)."""
+        ...
 
 
 class WindowLimiter(Protocol):
@@ -69,6 +81,8 @@ class _Sqlite:
             self._db.execute("CREATE TABLE IF NOT EXISTS spend (day TEXT, provider TEXT, cost_cny REAL, calls INTEGER,"
                              " input_tokens INTEGER, output_tokens INTEGER, PRIMARY KEY (day, provider))")
             self._db.execute("CREATE TABLE IF NOT EXISTS hits (who TEXT, t REAL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS holds (token TEXT PRIMARY KEY, day TEXT, amount REAL,"
+                             " expires REAL)")
             self._db.execute("CREATE INDEX IF NOT EXISTS hits_who ON hits (who, t)")
 
     def run(self, fn):
@@ -145,6 +159,24 @@ class SqliteLedger:
             self._db.run(add)
         except sqlite3.Error as exc:
             log.warning("could not write the LLM ledger %s: %s", self._db.path, exc)
+
+    def reserve(self, day: str, amount: float, budget: float) -> str | None:
+        token = uuid.uuid4().hex
+        now = time.time()
+
+        def hold(db: sqlite3.Connection) -> str | None:
+            db.execute("DELETE FROM holds WHERE expires <= ?", (now,))
+            spent = db.execute("SELECT COALESCE(SUM(cost_cny), 0) FROM spend WHERE day = ?", (day,)).fetchone()[0]
+            held = db.execute("SELECT COALESCE(SUM(amount), 0) FROM holds WHERE day = ?", (day,)).fetchone()[0]
+            if spent + held + amount > budget + 1e-12:
+                return None
+            db.execute("INSERT INTO holds VALUES (?, ?, ?, ?)", (token, day, amount, now + HOLD_S))
+            return token
+
+        return self._db.run(hold)
+
+    def release(self, token: str) -> None:
+        self._db.run(lambda db: db.execute("DELETE FROM holds WHERE token = ?", (token,)))
 
 
 class SqliteRateLimiter:
@@ -228,6 +260,33 @@ class RedisLedger:
             pipe.execute()
 
         self._call(add)
+
+    # Check and hold in one step on the server: spent (the day's hash) + live holds (a sorted set scored by
+    # expiry, members "token:amount") + amount must stay within the budget.
+    _RESERVE = """
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+    local spent = tonumber(redis.call('HGET', KEYS[1], 'cost_cny') or '0')
+    local held = 0
+    for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+        held = held + tonumber(string.match(m, ':(.*)$'))
+    end
+    if spent + held + tonumber(ARGV[2]) > tonumber(ARGV[3]) + 1e-12 then return 0 end
+    redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[5]), ARGV[4] .. ':' .. ARGV[2])
+    redis.call('EXPIRE', KEYS[2], 86400)
+    return 1
+    """
+
+    def reserve(self, day: str, amount: float, budget: float) -> str | None:
+        token = uuid.uuid4().hex
+        ok = self._call(lambda: self._redis.eval(self._RESERVE, 2, self._key(day), f"{self._key(day)}:holds",
+                                                 time.time(), repr(float(amount)), repr(float(budget)), token, HOLD_S))
+        if not ok:
+            return None
+        return f"{day}|{token}:{float(amount)!r}"
+
+    def release(self, token: str) -> None:
+        day, _, member = token.partition("|")
+        self._call(lambda: self._redis.zrem(f"{self._key(day)}:holds", member))
 
 
 class RedisRateLimiter:

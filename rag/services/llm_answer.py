@@ -257,6 +257,26 @@ class LLMAnswerService:
     def _call(
         self, cand: Candidate, streaming: bool, run: _Run, evidence: float | None, sink: list[_Attempt]
     ) -> Iterator[StreamEvent]:
+        """Hold the call's estimated cost in the shared ledger (so workers together never pass the daily
+        budget), then call; a call the budget has no room for is skipped, and the next candidate is tried."""
+        budget = self.settings.daily_budget_cny
+        token = None
+        if budget is not None and cand.est_cost > 0:
+            token = self.ledger.reserve(self._day(), cand.est_cost, budget)
+            if token is None:
+                run.tried.append(Attempt(cand.provider.name, cand.provider.model, "skipped",
+                                         f"estimated cost {cand.est_cost:.6f} CNY does not fit the daily budget "
+                                         "left once calls in flight are counted"))
+                return
+        try:
+            yield from self._call_held(cand, streaming, run, evidence, sink)
+        finally:
+            if token is not None:
+                self.ledger.release(token)
+
+    def _call_held(
+        self, cand: Candidate, streaming: bool, run: _Run, evidence: float | None, sink: list[_Attempt]
+    ) -> Iterator[StreamEvent]:
         """Call one provider (streaming tokens as events); append an _Attempt or nothing to `sink`."""
         provider = cand.provider
         client = self._client(provider)
