@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.readers import content_id
+from rag.errors import UnknownDataset
 
 
-class DatasetMissing(FileNotFoundError):
+class DatasetMissing(UnknownDataset, FileNotFoundError):
     """The shared dataset is not on this machine; tests skip on it with this message."""
 
 
@@ -100,7 +101,7 @@ def load_jsonl(path: str | os.PathLike[str], limit: int | None = None) -> EvalSe
     """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"evaluation file not found: {p}")
+        raise DatasetMissing(f"evaluation file not found: {p}")
     questions: list[EvalQuestion] = []
     for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -132,4 +133,5 @@ def load(name: str, limit: int | None = None) -> EvalSet:
     try:
         return LOADERS[name](limit)
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(LOADERS)} or a .jsonl file") from None
+        raise UnknownDataset(f"unknown dataset {name!r}",
+                             hint=f"choose one of: {', '.join(LOADERS)}, or a .jsonl file") from None

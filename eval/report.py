@@ -139,7 +139,7 @@ def build_report(settings, out_dir: Path, datasets: tuple[str, ...] = ("cmrc2018
                  answers_dataset: str | None = "rgb", limit: int | None = None, progress: bool = True,
                  cache: bool = True) -> dict:
     """Run every eval with ablations and write report.md, report.json and the PNG plots into `out_dir`."""
-    from rag.services.evaluate import run_answer_eval, run_retrieval_eval
+    from eval.evaluate import run_answer_eval, run_retrieval_eval
 
     out_dir.mkdir(parents=True, exist_ok=True)
     retrieval = {d: run_retrieval_eval(settings, d, limit=limit, progress=progress, ablations=True, cache=cache)

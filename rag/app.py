@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from rag.api import ask, documents, openai_compat, system
 from rag.api.body_limit import MULTIPART_SLACK, BodyLimitMiddleware, BodyLimits
 from rag.api.gradio_files import GradioFileGuard, configure_paths
-from rag.api.guard import GuardMiddleware, RateLimiter
+from rag.api.guard import GuardMiddleware
 from rag.api.throttle import FailureThrottle, ThrottleMiddleware, ui_login
+from rag.components.shared_state import build_rate_limiter
 from rag.container import Services
+from rag.errors import RagError, SettingsError
 from rag.settings import Settings, load_settings
 
 
@@ -33,8 +35,15 @@ def _explain(errors: list[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-class AuthWithoutKeys(RuntimeError):
+def error_response(exc: RagError) -> JSONResponse:
+    """A known error as `{"error": {"code", "message", "hint"?}}` with its status (`detail` kept for old clients)."""
+    return JSONResponse(status_code=exc.status, content={"error": exc.to_dict(), "detail": str(exc)})
+
+
+class AuthWithoutKeys(SettingsError):
     """Auth is required (non-loopback bind or auth: on) but no API key is configured."""
+
+    code = "auth_without_keys"
 
 
 def check_auth_settings(settings: Settings, host: str | None = None) -> bool:
@@ -44,7 +53,7 @@ def check_auth_settings(settings: Settings, host: str | None = None) -> bool:
     if auth and not server.api_keys:
         raise AuthWithoutKeys(
             f"API keys are required when serving on {host or server.host} (server.auth: {server.auth}) but "
-            "server.api_keys is empty: set RAG_SERVER__API_KEYS='[\"<key>\"]', bind to 127.0.0.1, "
+            "server.api_keys is empty", hint="set RAG_SERVER__API_KEYS='[\"<key>\"]', bind to 127.0.0.1, "
             "or set server.auth: off")
     return auth
 
@@ -72,7 +81,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.auth = auth
     for module in (ask, documents, openai_compat, system):
         app.include_router(module.router)
-    limiter = RateLimiter(server.rate_limit_per_minute)
+    limiter = build_rate_limiter(settings)  # shared by every worker (rag/components/shared_state.py)
     limits = BodyLimits(upload=int(server.max_upload_mb * 2**20) + MULTIPART_SLACK,
                         other=int(server.max_body_kb * 1024))
     app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth, limiter=limiter,
@@ -97,6 +106,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             content["error"] = {"message": content["detail"], "type": "invalid_request_error", "code": None}
         return JSONResponse(status_code=422, content=content)
 
+    @app.exception_handler(RagError)
+    async def _known(request: Request, exc: RagError) -> JSONResponse:
+        return error_response(exc)
+
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
         return RedirectResponse("/ui/" if ui else "/docs")
@@ -104,9 +117,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if ui:
         import gradio as gr
 
-        from ui.chat import build_chat
+        from ui.page import build_ui
 
-        blocks = build_chat(services)
+        blocks = build_ui(services)
         app = gr.mount_gradio_app(app, blocks, path="/ui", auth=ui_login(list(server.api_keys)) if auth else None,
                                   auth_message="用户名任意，密码填写 API key。" if auth else None,
                                   allowed_paths=[], blocked_paths=[str(services.data_dir.resolve())])

@@ -6,10 +6,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rag.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rag.protocols import IndexServices
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -17,20 +21,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def _owner(settings: Settings):
+def _owner(settings: Settings, repair: bool = True, note: str = "sending the work there") -> Iterator[IndexServices]:
     """In-process services, or the running server's HTTP API when a server owns the data directory."""
     from rag.container import Services
     from rag.lock import DataDirBusy
 
     try:
-        services = Services(settings)
+        services = Services(settings, repair=repair)
     except DataDirBusy as busy:
         url = busy.owner.get("url")
         if not url:
-            raise SystemExit(f"error: {busy}") from None
+            raise
         from rag.client import RemoteServices
 
-        print(f"(the index is owned by the server at {url}; sending the work there)", file=sys.stderr)
+        print(f"(the index is owned by the server at {url}; {note})", file=sys.stderr)
         remote = RemoteServices(url, api_key=next(iter(settings.server.api_keys), None))
         try:
             yield remote
@@ -43,13 +47,9 @@ def _owner(settings: Settings):
         services.close()
 
 
-def _as_dict(obj: Any) -> dict:
-    return obj if isinstance(obj, dict) else obj.to_dict()
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     with _owner(_settings(args)) as svc:
-        report = _as_dict(svc.ingest_paths(args.paths, progress=not args.json))
+        report = svc.ingest_paths(args.paths, progress=not args.json).to_dict()
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -84,7 +84,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise SystemExit("error: the question is empty")
     with _owner(_settings(args)) as svc:
-        ans = _as_dict(svc.ask(args.question, args.top_k))
+        ans = svc.ask(args.question, args.top_k).to_dict()
     if args.json:
         print(json.dumps(ans, ensure_ascii=False, indent=2))
     else:
@@ -95,21 +95,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from rag.app import AuthWithoutKeys, check_auth_settings, create_app
+    from rag.app import check_auth_settings, create_app
     from rag.container import Services
-    from rag.lock import DataDirBusy, write_owner
+    from rag.lock import write_owner
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    try:
-        check_auth_settings(settings, host)
-    except AuthWithoutKeys as exc:
-        raise SystemExit(f"error: {exc}") from None
-    try:
-        services = Services(settings)
-    except DataDirBusy as busy:
-        raise SystemExit(f"error: {busy}") from None
+    check_auth_settings(settings, host)  # AuthWithoutKeys, a RagError: one line from main()
+    services = Services(settings)  # DataDirBusy and the other RagErrors likewise
     if args.ingest:
         report = services.ingest_paths(args.ingest, progress=True).to_dict()
         print(f"ingested {len(report['added'])} new document(s), {report['unchanged']} unchanged, "
@@ -128,10 +122,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """`rag eval retrieval|answers|report`: evals on a throw-away index, embeddings cached on disk."""
     from pathlib import Path
 
-    from eval.datasets import DatasetMissing
+    from eval.evaluate import run_answer_eval, run_retrieval_eval
     from eval.report import ANSWER_COLUMNS, RETRIEVAL_COLUMNS, build_report, format_table
-    from rag.lock import DataDirBusy
-    from rag.services.evaluate import run_answer_eval, run_retrieval_eval
+    from rag.errors import RagError
 
     settings = _settings(args)
     if getattr(args, "fusion", None):
@@ -153,7 +146,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run = run_retrieval_eval if args.eval_cmd == "retrieval" else run_answer_eval
         result = run(settings, args.dataset, limit=args.limit, progress=not args.json, ablations=args.ablations,
                      cache=cache)
-    except (DatasetMissing, FileNotFoundError, ValueError, DataDirBusy) as exc:
+    except RagError:
+        raise  # DatasetMissing, UnknownDataset, DataDirBusy...: printed by main()
+    except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -167,38 +162,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _check_index(settings: Settings, repair: bool) -> dict:
     """Check (and with `repair`, mend) the index through its owner: in-process if free, else the server."""
-    from rag.components.embedders import build_embedder
-    from rag.lock import DataDirBusy, DataDirLock
-    from rag.services.library import Library
-
-    lock = DataDirLock(settings.data_dir)
-    try:
-        lock.acquire()
-    except DataDirBusy as busy:
-        if not busy.owner.get("url"):
-            raise SystemExit(f"error: {busy}") from None
-        return _check_remote(busy.owner["url"], repair, next(iter(settings.server.api_keys), None))
-    try:
-        # Opened without the repair every other open does, so the check sees what a crash left.
-        library = Library(settings.data_dir, build_embedder(settings.embedding), settings.vector_store, repair=False)
-        try:
-            return library.repair() if repair else library.check()
-        finally:
-            library.close()
-    finally:
-        lock.release()
-
-
-def _check_remote(url: str, repair: bool, api_key: str | None) -> dict:
-    import httpx
-
-    print(f"(the index is owned by the server at {url}; checking there)", file=sys.stderr)
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=url, timeout=600, trust_env=False, headers=headers) as http:
-        resp = http.post("/documents/repair") if repair else http.get("/documents/check")
-    if resp.status_code >= 400:
-        raise SystemExit(f"error: {url} answered {resp.status_code}: {resp.text[:300]}")
-    return resp.json()
+    # Opened without the repair every other open does, so the check sees what a crash left.
+    with _owner(settings, repair=False, note="checking there") as svc:
+        return svc.repair_index() if repair else svc.check_index()
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -250,6 +216,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.save:
         Path(args.save).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """`rag settings show`: the effective settings (keys masked) and, with --sources, where each change came from."""
+    import yaml
+
+    from rag.settings import settings_report
+
+    report = settings_report(args.settings)
+    if args.json:
+        out = report if args.sources else report["settings"]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(yaml.safe_dump(report["settings"], allow_unicode=True, sort_keys=False), end="")
+    if args.sources:
+        print(f"\n# user file: {report['file'] or '(none: shipped defaults only)'}")
+        print("# values that differ from rag/default_settings.yaml, and where they came from:")
+        for key, origin in report["sources"].items():
+            print(f"#   {key}: {origin}")
     return 0
 
 
@@ -328,12 +314,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy the first run's project index to DIR (a data dir `rag ask` can open)")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("settings", help="show the effective settings (shipped defaults, your file, RAG_* env)")
+    ss = s.add_subparsers(dest="settings_cmd", required=True, metavar="ACTION")
+    d = ss.add_parser("show", help="print the effective settings, API keys masked")
+    d.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    d.add_argument("--sources", action="store_true", help="also say where each non-default value came from")
+    s.set_defaults(func=cmd_settings)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a known error (RagError) prints `error: …` and a hint line, exit status 2, no traceback."""
+    from rag.errors import RagError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except RagError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import httpx
 
+from rag.errors import RagError
 from rag.services.ingest import IngestReport, expand_paths
+from rag.types import Answer, Filters
 
 
-class RemoteError(RuntimeError):
-    """The server answered with an error; the message is the server's own."""
+class RemoteError(RagError):
+    """The server answered with an error (or none); the message is the server's own."""
+
+    code = "remote_error"
+    status = 502
 
 
 class RemoteServices:
-    """The subset of `Services` the CLI uses, over HTTP."""
+    """The operations of `Services` the CLI uses (rag/protocols.py: IndexServices), over HTTP."""
 
     def __init__(self, url: str, timeout: float = 600.0, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
@@ -23,11 +28,15 @@ class RemoteServices:
 
     def _check(self, resp: httpx.Response) -> dict:
         if resp.status_code >= 400:
+            hint = None
             try:
-                detail = resp.json().get("detail", resp.text)
+                body = resp.json()
+                error = body.get("error") if isinstance(body.get("error"), dict) else {}
+                detail = error.get("message") or body.get("detail", resp.text)
+                hint = error.get("hint")
             except ValueError:
                 detail = resp.text
-            raise RemoteError(f"{self.url} answered {resp.status_code}: {detail}")
+            raise RemoteError(f"{self.url} answered {resp.status_code}: {detail}", hint=hint)
         return resp.json()
 
     def ingest_paths(self, paths: list[str], progress: bool = False) -> dict:
@@ -46,13 +55,24 @@ class RemoteServices:
             else:
                 part = self._check(resp)
             report.merge(IngestReport(**{k: v for k, v in part.items() if k in IngestReport.__dataclass_fields__}))
-        return report.to_dict()
+        return report
 
-    def ask(self, question: str, top_k: int | None = None) -> dict:
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+            history: list[dict[str, str]] | None = None) -> Answer:
         body: dict = {"question": question}
         if top_k:
             body["top_k"] = top_k
-        return self._check(self._http.post("/ask", json=body))
+        if filters is not None and not filters.is_empty():
+            body["filters"] = filters.to_dict()
+        if history:
+            body["history"] = history
+        return Answer.from_dict(self._check(self._http.post("/ask", json=body)))
+
+    def check_index(self) -> dict:
+        return self._check(self._http.get("/documents/check"))
+
+    def repair_index(self) -> dict:
+        return self._check(self._http.post("/documents/repair"))
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> dict:
         params = {"offset": offset, **({"limit": limit} if limit else {"limit": 1000})}

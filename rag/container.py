@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 
-from rag.components.embedders import build_embedder
+from rag.components.embedders import Embedder, build_embedder
 from rag.components.feedback import FeedbackStore
+from rag.components.shared_state import build_ledger
 from rag.lock import DataDirLock
 from rag.services.answer import AnswerService
 from rag.services.extractive import ExtractiveAnswerer
@@ -17,7 +19,7 @@ from rag.services.library import Library
 from rag.services.llm_answer import LLMAnswerService
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
-from rag.types import Answer, Filters
+from rag.types import Answer, Filters, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +33,24 @@ def _build_reranker(settings: Settings):
 
 
 class Services:
-    """Everything a face needs, in-process. Holds the data-directory lock until `close()`."""
+    """Everything a face needs, in-process. Holds the data-directory lock until `close()`.
 
-    def __init__(self, settings: Settings) -> None:
+    The one place the object graph is built from settings: the server, every CLI command, the evaluations
+    and the benchmark open their index through it. `embedder` replaces the configured one (an eval's cached
+    embedder, the bench's proxy vectors); `repair=False` opens without mending (`rag docs check` must see
+    the damage); `read_only=True` never changes the vector store (an eval over a shared Chroma server).
+    """
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, repair: bool = True,
+                 read_only: bool = False) -> None:
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
         self.lock = DataDirLock(self.data_dir)
         self.lock.acquire()
         try:
-            self.embedder = build_embedder(settings.embedding)
-            self.library = Library(self.data_dir, self.embedder, settings.vector_store)
+            self.embedder = embedder if embedder is not None else build_embedder(settings.embedding)
+            self.library = Library(self.data_dir, self.embedder, settings.vector_store, repair=repair and not read_only,
+                                   read_only=read_only)
         except BaseException:
             self.lock.release()
             raise
@@ -50,9 +60,13 @@ class Services:
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
         # The cost-aware router; with no provider configured it hands every question to the extractive tier.
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
-                                    evidence=self.extractive.evidence)
+                                    evidence=self.extractive.evidence, ledger=build_ledger(settings))
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
-        self.feedback = FeedbackStore(self.data_dir / "feedback.sqlite")  # thumbs up/down from the chat UI
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Thumbs up/down from the chat UI; the file is created on first use, not by every command's open."""
+        return FeedbackStore(self.data_dir / "feedback.sqlite")
 
     def warm(self) -> None:
         """Pay the first question's lazy loads now: jieba's dictionary, the BM25 matrix, the query model's pages,
@@ -90,7 +104,7 @@ class Services:
         rec = self.library.registry.get(doc_id)
         if rec is None:
             return None
-        chunks = sorted(self.library.vectors.get(self.library.registry.chunk_ids(doc_id)), key=lambda c: c.start)
+        chunks = sorted(self.library.chunks(self.library.registry.chunk_ids(doc_id)), key=lambda c: c.start)
         return {**rec.to_dict(), "chunks": [{"chunk_id": c.chunk_id, "text": c.text, "start": c.start,
                                              "end": c.end, "page": c.page} for c in chunks]}
 
@@ -112,7 +126,7 @@ class Services:
         return self.answers.ask(question, top_k, filters, history)
 
     def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-               history: list[dict[str, str]] | None = None) -> Iterator[dict]:
+               history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
         return self.answers.stream(question, top_k, filters, history)
 
     def health(self) -> dict:

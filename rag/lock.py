@@ -8,12 +8,17 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from rag.errors import RagError
+
 LOCK_NAME = ".owner.lock"
 OWNER_NAME = "owner.json"
 
 
-class DataDirBusy(RuntimeError):
+class DataDirBusy(RagError):
     """Another process owns the data directory; `owner` says who (pid, and url when it serves)."""
+
+    code = "data_dir_busy"
+    status = 409
 
     def __init__(self, data_dir: Path, owner: dict) -> None:
         self.data_dir = data_dir
@@ -23,8 +28,7 @@ class DataDirBusy(RuntimeError):
             who += f" serving {owner['url']}"
         super().__init__(
             f"the index in {data_dir} is in use by {who}; Chroma's embedded mode cannot be opened by two "
-            "processes at once. Stop that process, or set RAG_DATA_DIR to another directory."
-        )
+            "processes at once", hint="stop that process, or set RAG_DATA_DIR to another directory")
 
 
 class DataDirLock:

@@ -1,4 +1,7 @@
-"""Typed settings: one YAML file (shipped defaults or $RAG_SETTINGS) plus RAG_* environment overrides."""
+"""Typed settings: the shipped YAML, a user file ($RAG_SETTINGS) merged over it, RAG_* environment over both.
+
+The models' defaults equal rag/default_settings.yaml (tests/test_settings.py checks it), so code that builds
+`Settings()` directly gets what a user with no settings file gets."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -42,17 +44,17 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(0.7, ge=0, le=1, description="weight of the dense score in weighted fusion")
     rrf_k: int = Field(60, ge=1, description="constant of reciprocal-rank fusion")
     evidence_weight: float = Field(
-        0.0, ge=0, le=5, description="weight of lexical answer evidence added to the fused score (0: off)"
+        0.8, ge=0, le=5, description="weight of lexical answer evidence added to the fused score (0: off)"
     )
-    evidence_top_n: int = Field(20, ge=1, description="fused hits the evidence stage re-scores")
+    evidence_top_n: int = Field(15, ge=1, description="fused hits the evidence stage re-scores")
     evidence_type_weight: float = Field(
-        0.3, ge=0, le=2, description="evidence bonus for a sentence holding the kind of answer asked for"
+        0.5, ge=0, le=2, description="evidence bonus for a sentence holding the kind of answer asked for"
     )
     evidence_phrase_weight: float = Field(
-        0.0, ge=0, le=2, description="evidence bonus per share of the question found verbatim in one sentence"
+        0.4, ge=0, le=2, description="evidence bonus per share of the question found verbatim in one sentence"
     )
     evidence_year_penalty: float = Field(
-        0.0, ge=0, le=2, description="evidence cut for a sentence naming only other years than the question's"
+        0.5, ge=0, le=2, description="evidence cut for a sentence naming only other years than the question's"
     )
 
 
@@ -71,7 +73,7 @@ class AnswerSettings(BaseModel):
         0.5, ge=0, le=2, description="sentence score bonus for holding the kind of answer asked for (number, date...)"
     )
     year_penalty: float = Field(
-        0.0, ge=0, le=2, description="sentence score cut for naming only other years than the question's"
+        0.5, ge=0, le=2, description="sentence score cut for naming only other years than the question's"
     )
 
 
@@ -110,14 +112,26 @@ class ServerSettings(BaseModel):
 
 
 class VectorStoreSettings(BaseModel):
-    backend: Literal["embedded", "http"] = Field(
-        "embedded", description="embedded: Chroma files in data_dir, one owner; http: a shared `chroma run` server"
+    backend: str = Field(
+        "embedded", description="embedded: Chroma files in data_dir, one owner; http: a shared `chroma run` server "
+                                "(the backends registered in rag/components/vector_stores.py)"
     )
     host: str = Field("127.0.0.1", description="Chroma server address (backend http)")
     port: int = Field(8001, ge=1, le=65535, description="Chroma server port (backend http)")
     sync_interval_s: float = Field(
         1.0, ge=0, description="http: seconds between checks for other processes' writes (keyword index, registry)"
     )
+    collection: str = Field(
+        "chunks", min_length=3, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$",
+        description="Chroma collection holding the chunks (several indexes can share one server)")
+
+
+class SharedStateSettings(BaseModel):
+    backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", description="where the daily LLM spend and per-key rate windows live, shared by all workers")
+    path: str = Field("", description="sqlite: the file (relative to data_dir); '' = data_dir/shared_state.sqlite")
+    url: str = Field("redis://127.0.0.1:6379/0", description="redis: the server every worker reaches")
+    prefix: str = Field("rag", min_length=1, description="redis: key prefix (several services can share one)")
 
 
 class Settings(BaseSettings):
@@ -135,6 +149,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
+    shared_state: SharedStateSettings = Field(default_factory=SharedStateSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -149,15 +164,62 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
+def _chosen_file(path: str | os.PathLike[str] | None) -> Path | None:
+    """The user's settings file: `path`, else $RAG_SETTINGS, else none (the shipped defaults alone)."""
+    chosen = path or os.environ.get("RAG_SETTINGS")
+    return Path(chosen) if chosen else None
+
+
+class _FileOnly(Settings):
+    """The same models without environment variables: what the YAML layers alone give."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   **_: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def _layers(path: str | os.PathLike[str] | None) -> tuple[dict[str, Any], Path | None, dict[str, Any]]:
+    """(shipped mapping, the user's file or None, the user's mapping), both checked for unknown keys."""
+    from rag.settings_sources import read_yaml, refuse_unknown
+
+    shipped = read_yaml(DEFAULT_SETTINGS_FILE)
+    chosen = _chosen_file(path)
+    user = read_yaml(chosen) if chosen is not None else {}
+    refuse_unknown(Settings, user, f"settings file {chosen}")
+    return shipped, chosen, user
+
+
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
-    """Read the YAML file ($RAG_SETTINGS, else the shipped defaults), then apply env and explicit overrides."""
-    chosen = Path(path or os.environ.get("RAG_SETTINGS") or DEFAULT_SETTINGS_FILE)
-    if not chosen.is_file():
-        raise FileNotFoundError(f"settings file not found: {chosen}")
-    data = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"settings file {chosen} must hold a mapping at the top level")
-    settings = Settings(**data)
+    """The shipped defaults, deep-merged under the user's file ($RAG_SETTINGS), under RAG_* env, under overrides.
+
+    A user file names only what it changes; unknown keys (in the file or in RAG_* names) are refused with
+    their dotted name. Every problem is a SettingsError (a message, never a traceback, in the CLI).
+    """
+    from pydantic import ValidationError
+
+    from rag.settings_sources import deep_merge, env_paths, explain_validation
+
+    shipped, chosen, user = _layers(path)
+    env_paths(Settings)  # refuses RAG_SECTION__UNKNOWN before pydantic would drop it silently
+    try:
+        settings = Settings(**deep_merge(shipped, user))
+    except ValidationError as exc:
+        raise explain_validation(exc, f"settings ({chosen or DEFAULT_SETTINGS_FILE} and RAG_* variables)") from None
     if overrides:
         settings = settings.model_copy(update=overrides)
     return settings
+
+
+def settings_report(path: str | os.PathLike[str] | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """The effective settings (secrets masked) and, per value that differs from the shipped one, its origin."""
+    from rag.settings_sources import deep_merge, env_paths, flatten, masked, origin_of
+
+    shipped, chosen, user = _layers(path)
+    effective = settings if settings is not None else load_settings(path)
+    defaults = flatten(_FileOnly(**shipped).model_dump(mode="json"))
+    now = flatten(effective.model_dump(mode="json"))
+    env = env_paths(Settings)
+    sources = {k: origin_of(k, env, deep_merge({}, user), chosen) for k, v in now.items() if defaults.get(k) != v}
+    return {"settings": masked(effective.model_dump(mode="json")), "file": str(chosen) if chosen else None,
+            "sources": sources}

@@ -88,11 +88,23 @@ class GroundingSettings(BaseModel):
     )
 
 
+def shipped_providers() -> list[ProviderSettings]:
+    """The providers rag/default_settings.yaml lists: the one place they are written down."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).with_name("default_settings.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [ProviderSettings(**p) for p in (data.get("llm") or {}).get("providers") or []]
+
+
 class LLMSettings(BaseModel):
     """Providers, output budget, cooldowns, daily budget and grounding thresholds."""
 
     providers: list[ProviderSettings] = Field(
-        default_factory=list, description="OpenAI-compatible providers; the cheapest adequate one answers"
+        default_factory=shipped_providers,
+        description="OpenAI-compatible providers; the cheapest adequate one answers",
     )
     max_output_tokens: int = Field(
         800, ge=16, description="output budget per call, counted in cost estimates"
@@ -105,7 +117,7 @@ class LLMSettings(BaseModel):
         ge=0,
         description="CNY per day on paid providers; once spent only free ones answer; None: no cap",
     )
-    ledger_file: str = Field("llm_ledger.json", description="daily spend ledger, relative to data_dir")
+    ledger_file: str = Field("llm_ledger.json", description="old JSON spend ledger, imported once into shared_state")
     prompt_reserve_tokens: int = Field(
         64, ge=0, description="safety margin kept free in the context window when packing chunks"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass
@@ -32,6 +32,12 @@ class Chunk:
     end: int
     page: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ChunkSource(Protocol):
+    """Where chunk text and per-document fields live when a vector store keeps only ids, vectors and doc_id."""
+
+    def chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]: ...
 
 
 def _date_key(value: object) -> str | None:
@@ -122,8 +128,65 @@ class Citation:
 
 
 @dataclass
+class Usage:
+    """Tokens an answer's LLM calls used, summed over every call made for it."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    estimated: bool | None = None  # True when a provider sent no usage and the counts are estimates
+
+
+@dataclass
+class Attempt:
+    """One provider tried for an answer: answered, escalated, failed or skipped, and why."""
+
+    provider: str
+    model: str
+    outcome: str  # answered | escalated | failed | skipped
+    reason: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    usage_estimated: bool | None = None
+    cost: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attempt:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class Budget:
+    """The daily LLM budget when the answer was given (CNY; None: no cap)."""
+
+    spent_today_cny: float
+    daily_budget_cny: float | None
+
+
+@dataclass
+class RewriteInfo:
+    """How a follow-up was turned into the standalone question that was retrieved for."""
+
+    question: str  # as asked
+    standalone_question: str
+    method: str  # rule | llm
+    provider: str | None = None  # the LLM that rewrote it
+
+
+#: typed fields of Answer that older producers may still pass inside `details` (lifted out at construction)
+_LIFTED = ("provider", "tier", "fallback_reason", "grounding", "escalated_from", "escalation_reason", "warning",
+           "truncated_output", "estimated_cost", "chunks_given", "evidence", "filters")
+
+
+@dataclass
 class Answer:
-    """An answer with its citations and what producing it cost."""
+    """An answer with its citations, what producing it cost, and how it was produced (every field typed).
+
+    `details` holds only keys no field describes yet (an extension's); `to_dict` gives the API's JSON, with
+    the same field names as before the fields were typed.
+    """
 
     answer: str
     citations: list[Citation]
@@ -132,9 +195,39 @@ class Answer:
     latency_ms: float = 0.0
     refused: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    provider: str | None = None  # the configured provider's name, or "extractive"
+    tier: str | None = None
+    usage: Usage | None = None
+    attempts: list[Attempt] | None = None  # JSON: "tried"
+    grounding: dict[str, Any] | None = None  # the citation check's verdict (rag/components/llm/grounding.py)
+    fallback_reason: str | None = None  # why the extractive answerer answered instead of an LLM
+    escalated_from: str | None = None
+    escalation_reason: str | None = None
+    warning: str | None = None
+    truncated_output: bool | None = None
+    estimated_cost: float | None = None
+    chunks_given: int | None = None
+    budget: Budget | None = None
+    evidence: float | None = None  # the extractive answerer's lexical evidence, 0..1
+    rewrite: RewriteInfo | None = None
+    filters: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        extra = dict(self.details)
+        for key in _LIFTED:
+            if key in extra:
+                setattr(self, key, extra.pop(key))
+        if "tried" in extra:
+            self.attempts = [t if isinstance(t, Attempt) else Attempt.from_dict(t) for t in extra.pop("tried")]
+        if "input_tokens" in extra or "output_tokens" in extra:
+            self.usage = Usage(int(extra.pop("input_tokens", 0) or 0), int(extra.pop("output_tokens", 0) or 0),
+                               extra.pop("usage_estimated", None))
+        if "spent_today_cny" in extra:
+            self.budget = Budget(extra.pop("spent_today_cny"), extra.pop("daily_budget_cny", None))
+        self.details = extra
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "answer": self.answer,
             "citations": [c.to_dict() for c in self.citations],
             "model": self.model,
@@ -142,5 +235,98 @@ class Answer:
             "latency_ms": round(self.latency_ms, 1),
             "refused": self.refused,
         }
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
+        for key in ("provider", "tier"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.usage is not None:
+            out["input_tokens"] = self.usage.input_tokens
+            out["output_tokens"] = self.usage.output_tokens
+            if self.usage.estimated is not None:
+                out["usage_estimated"] = self.usage.estimated
+        if self.estimated_cost is not None:
+            out["estimated_cost"] = self.estimated_cost
+        if self.attempts is not None:
+            out["tried"] = [a.to_dict() for a in self.attempts]
+        for key in ("grounding", "chunks_given"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.budget is not None:
+            out["spent_today_cny"] = self.budget.spent_today_cny
+            out["daily_budget_cny"] = self.budget.daily_budget_cny
+        for key in ("fallback_reason", "truncated_output", "escalated_from", "escalation_reason", "warning"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.rewrite is not None:
+            out.update({"question": self.rewrite.question, "standalone_question": self.rewrite.standalone_question,
+                        "rewrite": self.rewrite.method})
+            if self.rewrite.provider:
+                out["rewrite_provider"] = self.rewrite.provider
+        if self.filters:
+            out["filters"] = self.filters
         out.update(self.details)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The inverse of `to_dict` (what a remote server's JSON becomes in the CLI)."""
+        data = dict(data)
+        citations = [c if isinstance(c, Citation) else Citation(**{k: c.get(k) for k in Citation.__dataclass_fields__})
+                     for c in data.pop("citations", [])]
+        rewrite = None
+        if "standalone_question" in data:
+            rewrite = RewriteInfo(data.pop("question", ""), data.pop("standalone_question"),
+                                  data.pop("rewrite", "rule"), data.pop("rewrite_provider", None))
+        base = {k: data.pop(k) for k in ("answer", "model", "cost", "latency_ms", "refused") if k in data}
+        return cls(citations=citations, rewrite=rewrite, details=data, **base)
+
+
+# ---- stream events: what `stream()` yields, from the LLM router up to the faces ----
+
+@dataclass
+class RewriteEvent:
+    """The follow-up was rewritten; retrieval used this standalone question."""
+
+    standalone_question: str
+    method: str
+    type: str = "rewrite"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "standalone_question": self.standalone_question, "method": self.method}
+
+
+@dataclass
+class TokenEvent:
+    """A piece of answer text."""
+
+    text: str
+    type: str = "token"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "text": self.text}
+
+
+@dataclass
+class ResetEvent:
+    """Discard the text streamed so far (a provider failed mid-stream, or the answer escalated)."""
+
+    reason: str
+    type: str = "reset"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "reason": self.reason}
+
+
+@dataclass
+class DoneEvent:
+    """The authoritative answer; always the last event."""
+
+    answer: Answer
+    type: str = "done"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "answer": self.answer.to_dict()}
+
+
+StreamEvent = RewriteEvent | TokenEvent | ResetEvent | DoneEvent

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from eval.datasets import DatasetMissing, load
+from eval.evaluate import run_retrieval_eval
 from eval.metrics import first_relevant_rank, summarise
 from rag.cli import main
-from rag.services.evaluate import run_retrieval_eval
 from rag.settings import load_settings
 from tests.conftest import ROOT, make_settings
 

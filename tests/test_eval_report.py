@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from eval.datasets import load_jsonl
+from eval.evaluate import contains_answer, threshold_curve
 from eval.metrics import evaluate_rankings, ndcg_at, recall_at
 from eval.report import build_report, plot_threshold
 from rag.cli import main
 from rag.components.embedders.cache import CachedEmbedder, model_id
 from rag.components.embedders.hashing import HashEmbedder
 from rag.container import Services
-from rag.services.evaluate import contains_answer, threshold_curve
 from rag.types import Document
 
 
@@ -111,7 +111,8 @@ def test_user_jsonl_over_own_index(user_index, capsys):
     assert main(["--settings", str(cfg), "eval", "retrieval", "--dataset", str(qs), "--ablations", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 3 and out["hit@1"] == 1.0  # sources resolved to the rice document
-    assert set(out["ablations"]) == {"keyword", "dense", "rrf", out["configuration"]["name"]}
+    # The partial settings file keeps the shipped evidence stage, so plain weighted fusion is an ablation too.
+    assert set(out["ablations"]) == {"keyword", "dense", "rrf", "weighted(dense 0.7)", out["configuration"]["name"]}
     assert main(["--settings", str(cfg), "eval", "answers", "--dataset", str(qs)]) == 0
     table = capsys.readouterr().out
     assert "accuracy" in table and "false_refusal_rate" in table
@@ -132,7 +133,7 @@ def test_report_writes_markdown_plots_and_json(user_index, tmp_path):
     assert saved["answers"]["accuracy"] == report["answers"]["accuracy"]
 
 
-def test_unknown_dataset_is_a_clear_error(user_index):
+def test_unknown_dataset_is_a_clear_error(user_index, capsys):
     cfg, _ = user_index
-    with pytest.raises(SystemExit, match="unknown dataset"):
-        main(["--settings", str(cfg), "eval", "retrieval", "--dataset", "squad"])
+    assert main(["--settings", str(cfg), "eval", "retrieval", "--dataset", "squad"]) == 2
+    assert "error: unknown dataset 'squad'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from eval.datasets import DatasetMissing, load, subset
-from rag.services.evaluate import run_answer_eval, run_retrieval_eval
+from eval.evaluate import run_answer_eval, run_retrieval_eval
 from rag.settings import load_settings
 from tests.conftest import ROOT
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rag.components.llm.pricing import BEIJING
+from rag.components.shared_state import SqliteLedger
 from rag.services.llm_answer import LLMAnswerService
 from rag.settings_llm import LLMSettings, ProviderSettings
 from rag.testing.openai_server import OpenAIServer, Script
@@ -110,10 +111,9 @@ def test_cheapest_working_provider_answers_with_tokens_and_cost(
     # the key reached the server, but nowhere else
     assert server.calls("cite-cheap")[-1].authorization == f"Bearer {KEY}"
     assert_no_key(ans, caplog)
-    # ledger persisted under the data dir
-    ledger = json.loads((tmp_path / "llm_ledger.json").read_text(encoding="utf-8"))
-    (day,) = ledger["days"].values()
-    assert day["cost_cny"] == pytest.approx(ans.cost)
+    # ledger persisted under the data dir (shared by every worker that opens the same file)
+    day = SqliteLedger(tmp_path / "shared_state.sqlite").day(svc._day())
+    assert day["cost_cny"] == pytest.approx(ans.cost) and day["providers"]["cheap"]["calls"] == 1
 
 
 def test_cooling_provider_is_skipped_then_retried_later(server: OpenAIServer, tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_cooling_provider_is_skipped_then_retried_later(server: OpenAIServer, tm
     third = svc.answer(QUESTION, hits())
     assert len(server.calls("status-503")) == n503 + 1
     # second failure in a row: the cooldown doubles
-    assert "cooling down 60s" in third.details["tried"][0]["reason"]
+    assert "cooling down 60s" in third.attempts[0].reason
 
 
 def test_429_honours_retry_after_and_timeout_falls_through(server: OpenAIServer, tmp_path: Path) -> None:
@@ -158,8 +158,8 @@ def test_401_disables_provider_and_never_leaks_the_key(
     providers = [prov(server, "badkey", "status-401", 0.0), prov(server, "cheap", "cite-cheap", 0.3)]
     svc = service(tmp_path, providers)
     ans = svc.answer(QUESTION, hits())
-    assert ans.details["provider"] == "cheap"
-    failed = ans.details["tried"][0]
+    assert ans.provider == "cheap"
+    failed = ans.attempts[0].to_dict()
     assert failed["outcome"] == "failed" and "401" in failed["reason"] and "disabled" in failed["reason"]
     health = svc.health()
     bad = next(p for p in health["providers"] if p["name"] == "badkey")
@@ -167,8 +167,8 @@ def test_401_disables_provider_and_never_leaks_the_key(
     calls = len(server.calls("status-401"))
     again = svc.answer(QUESTION, hits())
     assert len(server.calls("status-401")) == calls
-    assert "disabled" in again.details["tried"][0]["reason"]
-    events = list(svc.stream(QUESTION, hits()))
+    assert "disabled" in again.attempts[0].reason
+    events = [e.to_dict() for e in svc.stream(QUESTION, hits())]
     assert_no_key(ans, caplog)
     assert_no_key(again)
     assert KEY not in json.dumps(health) and KEY not in json.dumps(events, ensure_ascii=False)
@@ -199,8 +199,8 @@ def test_bad_citation_and_needless_refusal_escalate(server: OpenAIServer, tmp_pa
     assert d["provider"] == "strong" and "retrieval evidence is strong" in d["escalation_reason"]
     weak = service(tmp_path, three(server, cheap_model="refuse-cheap"), evidence=lambda q, h: 0.1)
     ans = weak.answer(QUESTION, hits())
-    assert ans.details["provider"] == "cheap" and ans.refused and ans.citations == []
-    assert "escalated_from" not in ans.details
+    assert ans.provider == "cheap" and ans.refused and ans.citations == []
+    assert ans.escalated_from is None
 
 
 def test_no_stronger_tier_keeps_answer_and_says_why(server: OpenAIServer, tmp_path: Path) -> None:
@@ -215,14 +215,14 @@ def test_no_provider_configured_uses_extractive(
 ) -> None:
     none = service(tmp_path, [])
     ans = none.answer(QUESTION, hits())
-    assert ans.model == "extractive" and ans.details["fallback_reason"] == "no provider configured"
+    assert ans.model == "extractive" and ans.fallback_reason == "no provider configured"
     assert ans.citations and ans.citations[0].doc_id == "d1"
     monkeypatch.delenv(KEY_ENV)
     keyless = service(tmp_path, three(server))
     ans = keyless.answer(QUESTION, hits())
-    assert ans.details["fallback_reason"] == "no provider configured"
+    assert ans.fallback_reason == "no provider configured"
     assert all(p["status"] == "inactive" and KEY_ENV in p["reason"] for p in keyless.health()["providers"])
-    events = list(keyless.stream(QUESTION, hits()))
+    events = [e.to_dict() for e in keyless.stream(QUESTION, hits())]
     assert events[-1]["type"] == "done" and events[-1]["answer"]["model"] == "extractive"
 
 
@@ -234,10 +234,10 @@ def test_all_providers_failing_falls_back_with_reasons(server: OpenAIServer, tmp
     ]
     svc = service(tmp_path, providers)
     ans = svc.answer(QUESTION, hits())
-    reason = ans.details["fallback_reason"]
+    reason = ans.fallback_reason
     assert ans.model == "extractive" and reason.startswith("all providers failed:")
     assert "a: HTTP 500" in reason and "b: HTTP 503" in reason and "local: connection failed" in reason
-    assert [t["outcome"] for t in ans.details["tried"]] == ["failed", "failed", "failed"]
+    assert [t.outcome for t in ans.attempts] == ["failed", "failed", "failed"]
     assert {p["status"] for p in svc.health()["providers"]} == {"cooling down"}
 
 
@@ -248,21 +248,21 @@ def test_daily_budget_leaves_only_free_providers(server: OpenAIServer, tmp_path:
     # free is cheapest anyway; make it unavailable to see the paid one used, then spend the budget
     svc.states.disable("free", "test")
     first = svc.answer(QUESTION, hits())
-    assert first.details["provider"] == "cheap" and first.cost > 0
+    assert first.provider == "cheap" and first.cost > 0
     svc.ledger.record("2026-03-01", "elsewhere", 0, 0, 0.01)
     assert svc.health()["budget"]["only_free"] is True
     blocked = svc.answer(QUESTION, hits())
     assert blocked.model == "extractive"
-    assert "daily budget spent" in blocked.details["fallback_reason"]
+    assert "daily budget spent" in blocked.fallback_reason
     # a fresh service (restart) reads the ledger; the free provider still answers
     again = service(tmp_path, providers, daily_budget_cny=0.01, now=lambda: day[0])
     ans = again.answer(QUESTION, hits())
-    assert ans.details["provider"] == "free" and ans.cost == 0.0
-    assert any(t["provider"] == "cheap" and "budget" in t["reason"] for t in ans.details["tried"])
+    assert ans.provider == "free" and ans.cost == 0.0
+    assert any(t.provider == "cheap" and "budget" in t.reason for t in ans.attempts)
     # next day the budget is fresh
     day[0] = datetime(2026, 3, 2, 9, 0, tzinfo=BEIJING)
     again.states.disable("free", "test")
-    assert again.answer(QUESTION, hits()).details["provider"] == "cheap"
+    assert again.answer(QUESTION, hits()).provider == "cheap"
 
 
 def test_rate_limit_and_small_context_window_are_skipped(server: OpenAIServer, tmp_path: Path) -> None:
@@ -289,7 +289,7 @@ def test_missing_usage_is_estimated(server: OpenAIServer, tmp_path: Path) -> Non
 
 def test_stream_yields_tokens_then_done_with_citations(server: OpenAIServer, tmp_path: Path) -> None:
     svc = service(tmp_path, three(server))
-    events = list(svc.stream(QUESTION, hits()))
+    events = [e.to_dict() for e in svc.stream(QUESTION, hits())]
     tokens = [e["text"] for e in events if e["type"] == "token"]
     assert len(tokens) > 3 and events[-1]["type"] == "done"
     done = events[-1]["answer"]
@@ -301,7 +301,7 @@ def test_stream_yields_tokens_then_done_with_citations(server: OpenAIServer, tmp
 
 def test_stream_escalation_and_mid_stream_failure_reset(server: OpenAIServer, tmp_path: Path) -> None:
     svc = service(tmp_path, three(server, cheap_model="uncited-cheap"))
-    events = list(svc.stream(QUESTION, hits()))
+    events = [e.to_dict() for e in svc.stream(QUESTION, hits())]
     kinds = [e["type"] for e in events]
     assert "reset" in kinds and kinds[-1] == "done"
     after_reset = events[kinds.index("reset") + 1 :]
@@ -311,7 +311,7 @@ def test_stream_escalation_and_mid_stream_failure_reset(server: OpenAIServer, tm
         tmp_path,
         [prov(server, "stall", "stall-free", 0.0, timeout_s=0.5), prov(server, "cheap", "cite-cheap", 0.3)],
     )
-    events = list(stall.stream(QUESTION, hits()))
+    events = [e.to_dict() for e in stall.stream(QUESTION, hits())]
     kinds = [e["type"] for e in events]
     assert kinds.index("token") < kinds.index("reset") < len(kinds) - 1
     done = events[-1]["answer"]

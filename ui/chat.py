@@ -1,6 +1,6 @@
 """The chat tab: streamed answers with linked [n] markers and a cost badge, citation cards beside, thumbs up/down.
 
-`build_chat(services)` is the entry point rag/app.py mounts at /ui; it builds the whole page (ui/page.py).
+ui/page.py builds the whole page (its `build_ui`, alias `build_chat`, is what rag/app.py mounts at /ui).
 """
 
 from __future__ import annotations
@@ -22,13 +22,6 @@ log = logging.getLogger(__name__)
 EXAMPLES = ["字节跳动豆包主力模型的企业市场定价是多少？", "哪些厂商宣布大模型免费？"]
 CURSOR = " ▌"
 ASK_CONCURRENCY = 8
-
-
-def build_chat(services: Any) -> gr.Blocks:
-    """The whole UI (chat, documents, providers) for `services` (the in-process Services)."""
-    from ui.page import build_ui
-
-    return build_ui(services)
 
 
 def _prior_turns(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -59,9 +52,9 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
     try:
         for event in services.stream(question, filters=None if filters.is_empty() else filters,
                                      history=prior or None):
-            kind = event.get("type")
+            kind = event.type  # typed events (rag/types.py): rewrite, token, reset, done
             if kind == "token":
-                text += event["text"]
+                text += event.text
                 history[-1] = {"role": "assistant", "content": as_text(text) + CURSOR}  # text, never markup
                 yield history, gr.skip(), gr.skip(), "", turns
             elif kind == "reset":  # the router discarded what it streamed (failure or escalation)
@@ -69,7 +62,7 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
                 history[-1] = {"role": "assistant", "content": "换用其他模型重新回答…"}
                 yield history, gr.skip(), gr.skip(), "", turns
             elif kind == "done":
-                answer = event["answer"]
+                answer = event.answer.to_dict()  # the turn's state is JSON, as the browser keeps it
     except Exception as exc:  # noqa: BLE001 - shown in the chat, not swallowed
         log.exception("answering %r failed", question)
         history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{as_text(str(exc))}"}

@@ -31,3 +31,6 @@ def build_ui(services: Any) -> gr.Blocks:
         demo.load(list_documents, None, listing, api_name=False)
         demo.load(show_providers, None, provider_view, api_name=False)
     return demo
+
+
+build_chat = build_ui  # the old entry point's name (it lived in ui/chat.py, which made the two import each other)

@@ -76,10 +76,7 @@ def phase_project(corpus: str, data_dir: str, embedding: dict, proxy: bool, ques
     import jieba
 
     from rag.components.vector_store import ChromaVectorStore
-    from rag.services.extractive import ExtractiveAnswerer
-    from rag.services.ingest import IngestService
-    from rag.services.library import Library
-    from rag.services.retrieve import RetrieveService
+    from rag.container import Services
 
     # Per-process costs stay off the clock, as the model load does: chromadb's import (the llama-index
     # phase imports it with its vector store module) and jieba's dictionary load.
@@ -89,8 +86,8 @@ def phase_project(corpus: str, data_dir: str, embedding: dict, proxy: bool, ques
     s = bench_settings(path, embedding)
     emb = make_embedder(embedding, proxy)
     started, cpu = time.perf_counter(), time.process_time()
-    library = Library(path, emb)
-    ingester = IngestService(library, s)
+    services = Services(s, embedder=emb)
+    library, ingester = services.library, services.ingester
     report = ingester.ingest_paths([corpus])
     ingest_s, ingest_cpu = time.perf_counter() - started, time.process_time() - cpu
     rss = peak_rss_mb()
@@ -101,8 +98,7 @@ def phase_project(corpus: str, data_dir: str, embedding: dict, proxy: bool, ques
     reingest_s = time.perf_counter() - started
     if again.added:
         raise RuntimeError(f"re-ingest added {len(again.added)} documents; it should add none")
-    retriever = RetrieveService(library, s.retrieval)
-    answerer = ExtractiveAnswerer(library.keywords, s.answer)
+    retriever, answerer = services.retriever, services.extractive
 
     def ask(q: str) -> tuple[float, float]:
         t0 = time.perf_counter()
@@ -114,7 +110,7 @@ def phase_project(corpus: str, data_dir: str, embedding: dict, proxy: bool, ques
 
     first_ms, retr, full = _timed_queries(questions, ask)
     n_chunks = library.vectors.count()
-    library.close()
+    services.close()
     return {"docs": len(report.added), "chunks": n_chunks, "ingest_s": ingest_s, "cpu_s": ingest_cpu,
             "reingest_s": reingest_s, "peak_rss_mb": rss, "index_bytes": dir_bytes(path), "first_query_ms": first_ms,
             "retrieval_ms": percentiles(retr), "answer_ms": percentiles(full)}

@@ -8,22 +8,24 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse
 
 from rag.api.deps import bearer, services
-from rag.api.schemas import AskRequest, AskResponse
+from rag.api.schemas import ERRORS, AskRequest, AskResponse, StreamEventOut
 
 router = APIRouter(tags=["ask"], dependencies=[Depends(bearer)])
 
 
-@router.post("/ask", response_model=AskResponse, summary="Answer a question with citations, model and cost")
+@router.post("/ask", response_model=AskResponse, response_model_exclude_unset=True, responses=ERRORS,
+             summary="Answer a question with citations, model and cost")
 def ask(body: AskRequest, request: Request) -> dict:
     filters = body.filters.to_filters() if body.filters else None
     return services(request).ask(body.question, body.top_k, filters, body.history_dicts()).to_dict()
 
 
-@router.post("/ask/stream", response_class=EventSourceResponse,
+@router.post("/ask/stream", response_class=EventSourceResponse, response_model_exclude_unset=True,
              summary="Stream the answer: `token` events, then `done` with citations and cost",
              description="Events: optional `rewrite` (the standalone question), `token` (text), `reset` "
                          "(discard the text so far: a provider failed or the answer escalated), `done` "
                          "(the authoritative answer with citations, model, cost, latency).")
-def ask_stream(body: AskRequest, request: Request) -> Iterator[dict]:
+def ask_stream(body: AskRequest, request: Request) -> Iterator[StreamEventOut]:
     filters = body.filters.to_filters() if body.filters else None
-    yield from services(request).stream(body.question, body.top_k, filters, body.history_dicts())
+    for event in services(request).stream(body.question, body.top_k, filters, body.history_dicts()):
+        yield event.to_dict()

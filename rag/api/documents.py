@@ -9,6 +9,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from rag.api.deps import bearer, services
+from rag.api.schemas import (
+    ERRORS,
+    Deleted,
+    DocumentDetail,
+    DocumentsPage,
+    ErrorResponse,
+    IndexCheck,
+    RepairReport,
+    UploadReport,
+)
 from rag.services.ingest import UPLOAD_ORIGIN, IngestReport
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(bearer)])
@@ -64,7 +74,8 @@ def _no_path(source: str) -> str:
     return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
-@router.get("/documents", summary="List indexed documents, a page at a time")
+@router.get("/documents", response_model=DocumentsPage, responses=ERRORS,
+            summary="List indexed documents, a page at a time")
 def list_documents(request: Request, offset: int = Query(0, ge=0),
                    limit: int = Query(50, ge=1, le=1000)) -> dict:
     page = services(request).list_documents(offset, limit)
@@ -72,17 +83,20 @@ def list_documents(request: Request, offset: int = Query(0, ge=0),
     return {**page, "limit": limit, "count": len(page["documents"])}
 
 
-@router.get("/documents/check", summary="Do the vector store, keyword index and registry agree?")
+@router.get("/documents/check", response_model=IndexCheck, responses=ERRORS,
+            summary="Do the vector store, keyword index and registry agree?")
 def check_documents(request: Request) -> dict:
     return services(request).check_index()
 
 
-@router.post("/documents/repair", summary="Mend what /documents/check finds, then check again")
+@router.post("/documents/repair", response_model=RepairReport, responses=ERRORS,
+             summary="Mend what /documents/check finds, then check again")
 def repair_documents(request: Request) -> dict:
     return services(request).repair_index()
 
 
-@router.get("/documents/{doc_id}", summary="One document: its record and its chunks")
+@router.get("/documents/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorResponse}, **ERRORS},
+            summary="One document: its record and its chunks")
 def get_document(doc_id: str, request: Request) -> dict:
     doc = services(request).get_document(doc_id)
     if doc is None:
@@ -90,7 +104,8 @@ def get_document(doc_id: str, request: Request) -> dict:
     return public_doc(doc)
 
 
-@router.delete("/documents/{doc_id}", summary="Remove a document and its chunks from both indexes")
+@router.delete("/documents/{doc_id}", response_model=Deleted, responses={404: {"model": ErrorResponse}, **ERRORS},
+               summary="Remove a document and its chunks from both indexes")
 def delete_document(doc_id: str, request: Request) -> dict:
     if not services(request).delete_document(doc_id):
         raise HTTPException(404, f"no document with id {doc_id!r}")
@@ -98,6 +113,8 @@ def delete_document(doc_id: str, request: Request) -> dict:
 
 
 @router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, news records",
+             response_model=UploadReport, responses={400: {"model": UploadReport}, 413: {"model": UploadReport},
+                                                     **ERRORS},
              description="Each file is ingested on its own; the answer lists the new and already-indexed "
                          "document ids and one status per file. A file named like an indexed document with "
                          "other content is kept beside it (`report (2).txt`, see `stored_as`) unless the form "

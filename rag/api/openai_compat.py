@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.api.deps import bearer, services
-from rag.api.schemas import ChatCompletionRequest
+from rag.api.schemas import ChatCompletionRequest, ChatCompletionResponse, ModelList
 from rag.components.llm.tokens import estimate_tokens
+from rag.types import DoneEvent, ResetEvent, TokenEvent
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(bearer)])
 
@@ -47,13 +48,16 @@ def _extras(answer: dict[str, Any]) -> dict[str, Any]:
             **{k: answer[k] for k in keep[1:] if k in answer}}
 
 
-@router.get("/models", summary="The models this endpoint answers as")
+@router.get("/models", response_model=ModelList, summary="The models this endpoint answers as")
 def list_models() -> dict:
     return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag-cn",
                                         "description": d} for m, d in MODELS.items()]}
 
 
-@router.post("/chat/completions", summary="OpenAI chat completions over the indexed documents, with citations")
+@router.post("/chat/completions", response_model=ChatCompletionResponse, response_model_exclude_unset=True,
+             summary="OpenAI chat completions over the indexed documents, with citations",
+             description="With `stream: true` the answer comes as `chat.completion.chunk` server-sent events "
+                         "ending in `data: [DONE]`; the last chunk carries `usage`, `citations` and `cost`.")
 def chat_completions(body: ChatCompletionRequest, request: Request):
     if body.model not in MODELS:
         return _error(404, f"model {body.model!r} does not exist; available: {', '.join(MODELS)}",
@@ -82,14 +86,13 @@ def chat_completions(body: ChatCompletionRequest, request: Request):
         streamed = ""
         replaced = False
         for event in svc.stream(question, body.top_k, filters, history):
-            kind = event.get("type")
-            if kind == "token" and not replaced:
-                streamed += event["text"]
-                yield chunk({"content": event["text"]})
-            elif kind == "reset" and streamed:
+            if isinstance(event, TokenEvent) and not replaced:
+                streamed += event.text
+                yield chunk({"content": event.text})
+            elif isinstance(event, ResetEvent) and streamed:
                 replaced = True
-            elif kind == "done":
-                answer = event["answer"]
+            elif isinstance(event, DoneEvent):
+                answer = event.answer.to_dict()
                 if replaced or (streamed and streamed.strip() != answer["answer"].strip()):
                     yield chunk({"content": REPLACED + answer["answer"]})
                 elif not streamed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -68,15 +68,61 @@ class AskRequest(BaseModel):
         return [m.model_dump() for m in self.history]
 
 
+class AttemptModel(BaseModel):
+    """One provider tried for the answer."""
+
+    provider: str
+    model: str
+    outcome: str = Field(description="answered | escalated | failed | skipped")
+    reason: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    usage_estimated: bool | None = None
+    cost: float | None = Field(None, description="CNY")
+
+
+class GroundingModel(BaseModel):
+    """The citation check of an LLM answer (rag/components/llm/grounding.py)."""
+
+    model_config = ConfigDict(extra="allow")  # the check reports more as it learns more; nothing is dropped
+
+    ok: bool
+    refused: bool = False
+    cited: list[int] = Field(default_factory=list, description="chunk numbers the answer cites")
+    problems: list[str] = Field(default_factory=list)
+
+
 class AskResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")  # provider, tokens, tried… come from the LLM router
+    """The answer and everything about how it was produced; fields that do not apply are left out."""
 
     answer: str
     citations: list[Citation]  # the shared dataclass: one definition for services and the API
-    model: str
-    cost: float = Field(description="CNY")
+    model: str = Field(description="the model that produced the text (`extractive` without an LLM)")
+    cost: float = Field(description="CNY, every call made for this answer included")
     latency_ms: float
     refused: bool
+    provider: str | None = Field(None, description="configured provider name, or `extractive`")
+    tier: str | None = Field(None, description="free | cheap | strong")
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    usage_estimated: bool | None = Field(None, description="true when the provider sent no token counts")
+    estimated_cost: float | None = Field(None, description="the router's estimate before the call, CNY")
+    tried: list[AttemptModel] | None = Field(None, description="every provider tried, in order")
+    grounding: GroundingModel | None = None
+    chunks_given: int | None = Field(None, description="passages packed into the prompt")
+    spent_today_cny: float | None = None
+    daily_budget_cny: float | None = None
+    fallback_reason: str | None = Field(None, description="why the extractive answerer answered instead of an LLM")
+    truncated_output: bool | None = None
+    escalated_from: str | None = None
+    escalation_reason: str | None = None
+    warning: str | None = None
+    evidence: float | None = Field(None, description="lexical evidence of the extractive answer, 0..1")
+    question: str | None = Field(None, description="the question as asked (when it was rewritten)")
+    standalone_question: str | None = Field(None, description="the rewritten question retrieval used")
+    rewrite: str | None = Field(None, description="rule | llm")
+    rewrite_provider: str | None = None
+    filters: dict[str, Any] | None = Field(None, description="the filters applied")
 
 
 class ChatCompletionRequest(BaseModel):
@@ -97,3 +143,210 @@ class ChatCompletionRequest(BaseModel):
         if v[-1].role != "user" or not v[-1].content.strip():
             raise ValueError("the last message must be a non-empty user message (the question)")
         return v
+
+
+class RewriteEventOut(BaseModel):
+    type: Literal["rewrite"]
+    standalone_question: str
+    method: str
+
+
+class TokenEventOut(BaseModel):
+    type: Literal["token"]
+    text: str
+
+
+class ResetEventOut(BaseModel):
+    type: Literal["reset"]
+    reason: str
+
+
+class DoneEventOut(BaseModel):
+    type: Literal["done"]
+    answer: AskResponse
+
+
+#: one server-sent event of /ask/stream (the `data:` JSON), told apart by `type`
+StreamEventOut = Annotated[RewriteEventOut | TokenEventOut | ResetEventOut | DoneEventOut, Field(discriminator="type")]
+
+
+# ---- response bodies of the other routes ----
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """A known error (rag/errors.py): 4xx or 503."""
+
+    error: ErrorBody
+    detail: str
+
+
+class DocumentRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    doc_id: str
+    title: str
+    source: str
+    chunks: int
+    chars: int
+    ingested_at: str
+    origin: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentsPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    count: int
+    documents: list[DocumentRecord]
+
+
+class ChunkRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+
+
+class DocumentDetail(BaseModel):
+    """One document's record with its chunks in reading order (here `chunks` are the chunks, not a count)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    doc_id: str
+    title: str
+    source: str
+    chars: int
+    ingested_at: str
+    origin: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    chunks: list[ChunkRecord]
+
+
+class IndexCheck(BaseModel):
+    """Do the vector store, keyword index and registry agree (counts of each kind of disagreement)?"""
+
+    model_config = ConfigDict(extra="allow")
+
+    documents: int
+    chunks: int
+    keyword_chunks: int
+    duplicates: int
+    vector_only: int
+    keyword_only: int
+    unregistered: int
+    missing_vectors: int
+    unknown_document: int
+    missing_text: int
+    consistent: bool
+
+
+class RepairReport(IndexCheck):
+    repaired: dict[str, int]
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class FileStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    file: str
+    status: str = Field(description="added | unchanged | error")
+    ids: list[str]
+    chunks: int | None = None
+    error: str | None = None
+
+
+class UploadReport(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    ids: list[str]
+    files: list[FileStatus]
+    added: list[dict[str, Any]]
+    unchanged: int
+    unchanged_ids: list[str]
+    removed: list[str]
+    errors: list[dict[str, Any]]
+    chunks: int
+    detail: str | None = Field(None, description="on 400/413: every file's error")
+
+
+class HealthResponse(BaseModel):
+    """Service status; which fields an unauthenticated caller sees is up to the server."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+    data_dir: str | None = None
+    documents: int | None = None
+    chunks: int | None = None
+    keyword_chunks: int | None = None
+    embedder: dict[str, Any] | None = None
+    spent_today_cny: float | None = None
+    providers_ready: int | None = None
+    llm: dict[str, Any] | None = Field(None, description="per provider status and the daily budget")
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str
+    description: str
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelCard]
+
+
+class ChatMessageOut(BaseModel):
+    role: str
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatMessageOut
+    finish_reason: str
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionResponse(BaseModel):
+    """OpenAI's chat.completion, plus `citations`, `answered_by` and `cost` (CNY)."""
+
+    id: str
+    object: str = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+    citations: list[Citation]
+    answered_by: str
+    cost: float | None = None
+    refused: bool | None = None
+    latency_ms: float | None = None
+    standalone_question: str | None = None
+    fallback_reason: str | None = None
+
+
+#: the known errors every route may answer (rag/errors.py), for the OpenAPI page
+ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "embedder mismatch (the index holds other vectors)"},
+    503: {"model": ErrorResponse, "description": "the vector store (Chroma server) does not answer"},
+}

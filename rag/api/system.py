@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 
 from rag.api.deps import services
 from rag.api.guard import key_matches
+from rag.api.schemas import HealthResponse
 
 router = APIRouter(tags=["system"])
 PUBLIC = ("status", "documents", "chunks", "keyword_chunks")
@@ -29,7 +30,8 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-@router.get("/health", summary="Up, and the index size; with a key: embedder, providers and today's spend")
+@router.get("/health", response_model=HealthResponse, response_model_exclude_unset=True,
+            summary="Up, and the index size; with a key: embedder, providers and today's spend")
 def health(request: Request) -> dict:
     full = services(request).health()
     if not request.app.state.auth:

@@ -1,4 +1,4 @@
-"""Chroma-backed vector store; the only module that imports chromadb."""
+"""Chroma-backed vector store (the `embedded` and `http` backends); the only module that imports chromadb."""
 
 from __future__ import annotations
 
@@ -6,29 +6,71 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from rag.types import Chunk
+from rag.errors import RagError, ServiceUnavailable
+from rag.types import Chunk, ChunkSource
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "chunks"
 
 
-class ChunkSource(Protocol):
-    """Where chunk text and per-document fields live when Chroma keeps only ids, vectors and doc_id."""
-
-    def chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]: ...
-
-
-class EmbeddingSpaceMismatch(RuntimeError):
+class EmbeddingSpaceMismatch(RagError):
     """The index was built with another embedding model; its vectors cannot be compared."""
 
+    code = "embedder_mismatch"
+    status = 409
 
-class VectorStoreUnavailable(RuntimeError):
+
+class VectorStoreUnavailable(ServiceUnavailable):
     """The configured Chroma server does not answer."""
+
+    code = "vector_store_unavailable"
+
+
+class VectorStoreEmpty(RagError):
+    """A read-only open found no collection to read."""
+
+    code = "no_index"
+    status = 404
+
+
+class _Guarded:
+    """A Chroma collection whose failures surface as the errors above: a server that stopped answering as
+    VectorStoreUnavailable naming its address, vectors of another size as EmbeddingSpaceMismatch."""
+
+    def __init__(self, col: object, address: str | None) -> None:
+        self._col = col
+        self._address = address
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._col, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except (httpx.TransportError, ConnectionError) as exc:
+                if self._address is None:
+                    raise
+                raise VectorStoreUnavailable(f"the Chroma server at {self._address} does not answer ({exc})",
+                                             hint=_START_HINT) from None
+            except Exception as exc:
+                if "expecting embedding with dimension" not in str(exc):
+                    raise
+                raise EmbeddingSpaceMismatch(f"the vector index holds vectors of another size than the configured "
+                                             f"embedder's ({exc})", hint=_MISMATCH_HINT) from None
+
+        return call
+
+
+_START_HINT = "start it with `chroma run --path DIR --port PORT`, or set vector_store.backend: embedded"
+_MISMATCH_HINT = "switch embedding.backend back, or delete the data directory and ingest again"
 
 
 def _meta(chunk: Chunk) -> dict:
@@ -73,7 +115,9 @@ class ChromaVectorStore:
     """
 
     def __init__(self, path: Path, space: str, dim: int, backend: str = "embedded", host: str = "127.0.0.1",
-                 port: int = 8001, texts: ChunkSource | None = None) -> None:
+                 port: int = 8001, texts: ChunkSource | None = None, collection: str = COLLECTION,
+                 read_only: bool = False) -> None:
+        """`read_only`: open an existing collection as it is (no create, no configuration change)."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -84,26 +128,46 @@ class ChromaVectorStore:
                 self._client.heartbeat()
             except Exception as exc:
                 raise VectorStoreUnavailable(
-                    f"cannot reach the Chroma server at http://{host}:{port} ({exc}); start it with "
-                    f"`chroma run --path DIR --port {port}` or set vector_store.backend: embedded") from None
+                    f"cannot reach the Chroma server at http://{host}:{port} ({exc})",
+                    hint=f"start it with `chroma run --path DIR --port {port}`, or set vector_store.backend: "
+                         "embedded") from None
         else:
             path.mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        self._col = self._client.get_or_create_collection(
-            COLLECTION,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH, "ef_construction": EF_CONSTRUCTION}},
-            metadata={"embedding_space": space, "dim": dim},
-        )
-        self._raise_ef_search()
+        address = f"http://{host}:{port}" if backend == "http" else None
+        self.collection = collection
+        self.shared = backend == "http"  # a server other processes write too (rag/components/vector_stores.py)
+        if read_only:
+            self._col = _Guarded(self._existing(collection, address or str(path)), address)
+        else:
+            self._col = _Guarded(self._client.get_or_create_collection(
+                collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH,
+                                        "ef_construction": EF_CONSTRUCTION}},
+                metadata={"embedding_space": space, "dim": dim},
+            ), address)
+            self._raise_ef_search()
         stored = (self._col.metadata or {}).get("embedding_space")
         if stored and stored != space and self._col.count() > 0:
             raise EmbeddingSpaceMismatch(
                 f"the index in {path} holds vectors from {stored!r} but the configured embedder produces "
-                f"{space!r}; switch embedding.backend back or delete the data directory and ingest again"
-            )
+                f"{space!r}", hint=_MISMATCH_HINT)
         self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
         self._texts = texts
+
+    def _existing(self, name: str, where: str):
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except Exception as exc:  # chromadb raises NotFoundError (or ValueError in older releases)
+            if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
+                raise
+            raise VectorStoreEmpty(f"{where} holds no collection {name!r}: nothing is indexed there",
+                                   hint="ingest documents first, or check vector_store.collection") from None
+
+    def drop(self) -> None:
+        """Delete this whole collection (only for throw-away collections, such as an evaluation's)."""
+        self._client.delete_collection(self.collection)
 
     def _raise_ef_search(self) -> None:
         """Indexes created before EF_SEARCH was set get it now; Chroma applies it from the next open."""

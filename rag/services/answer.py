@@ -9,7 +9,7 @@ from typing import Any
 from rag.services.extractive import ExtractiveAnswerer
 from rag.services.retrieve import RetrieveService
 from rag.services.rewrite import QuestionRewriter, Rewrite
-from rag.types import Answer, Filters, Hit
+from rag.types import Answer, DoneEvent, Filters, Hit, RewriteEvent, RewriteInfo, StreamEvent, TokenEvent
 
 NO_MATCH = "没有符合筛选条件的资料，请放宽筛选条件后再问。"
 
@@ -36,20 +36,17 @@ class AnswerService:
         return rw, hits, None
 
     @staticmethod
-    def _extras(question: str, rw: Rewrite, filters: Filters | None) -> dict[str, Any]:
+    def _describe(answer: Answer, question: str, rw: Rewrite, filters: Filters | None) -> None:
         """What the answer says about how it was asked: the standalone question and the filters applied."""
-        out: dict[str, Any] = {}
         if rw.method != "none":
-            out.update({"question": question, "standalone_question": rw.question, "rewrite": rw.method,
-                        **rw.details})
+            answer.rewrite = RewriteInfo(question, rw.question, rw.method, rw.details.get("rewrite_provider"))
         if filters is not None and not filters.is_empty():
-            out["filters"] = filters.to_dict()
-        return out
+            answer.filters = filters.to_dict()
 
     def _finish(self, answer: Answer, question: str, rw: Rewrite, filters: Filters | None,
                 started: float) -> Answer:
         answer.cost += rw.cost
-        answer.details.update(self._extras(question, rw, filters))
+        self._describe(answer, question, rw, filters)
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
@@ -63,23 +60,20 @@ class AnswerService:
         return self._finish(early, question, rw, filters, started)
 
     def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-               history: list[dict[str, str]] | None = None) -> Iterator[dict]:
-        """Token events then a final `done` event carrying the whole answer (a `reset` discards tokens so far)."""
+               history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
+        """Token events then a final DoneEvent carrying the whole answer (a ResetEvent discards tokens so far)."""
         started = time.perf_counter()
         rw, hits, early = self._prepare(question, top_k, filters, history)
         if rw.method != "none":
-            yield {"type": "rewrite", "standalone_question": rw.question, "method": rw.method}
+            yield RewriteEvent(rw.question, rw.method)
         if early is None and self.llm is None:
             early = self.extractive.answer(rw.question, hits)
         if early is not None:
             answer = self._finish(early, question, rw, filters, started)
-            yield {"type": "token", "text": answer.answer}
-            yield {"type": "done", "answer": answer.to_dict()}
+            yield TokenEvent(answer.answer)
+            yield DoneEvent(answer)
             return
         for event in self.llm.stream(rw.question, hits):
-            if event.get("type") == "done":
-                done = event["answer"]
-                done["cost"] = done.get("cost", 0.0) + rw.cost
-                done.update(self._extras(question, rw, filters))
-                done["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            if isinstance(event, DoneEvent):
+                self._finish(event.answer, question, rw, filters, started)
             yield event

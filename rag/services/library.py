@@ -13,8 +13,8 @@ from pathlib import Path
 from rag.components.doc_registry import LAYOUT, DocRecord, DocRegistry
 from rag.components.embedders import Embedder
 from rag.components.keyword_index import KeywordIndex
-from rag.components.vector_store import ChromaVectorStore
-from rag.services.mirror import ChromaMirror
+from rag.components.vector_stores import VectorStore, build_vector_store
+from rag.services.index_modes import IndexMode, LocalMode, MirrorMode, fsync_dir
 from rag.settings import VectorStoreSettings
 from rag.types import Chunk, Document, Filters
 
@@ -28,38 +28,30 @@ REPLACE_INTENT = "replace-in-progress.json"
 class Library:
     """Adds and removes documents in all three stores in an order that `reconcile` can repair.
 
-    Embedded mode: Chroma holds ids, vectors and doc_id; the registry holds documents and chunk text.
+    Embedded mode: Chroma holds ids, vectors and doc_id; the registry holds documents and chunk text. How the
+    local stores are kept in step with the vector store is the mode's (rag/services/index_modes.py): a private
+    store is repaired from write markers, a shared one is mirrored.
     """
 
     def __init__(self, data_dir: Path, embedder: Embedder, vector_store: VectorStoreSettings | None = None,
-                 repair: bool = True) -> None:
-        """`repair=False` opens without mending (for `rag docs check`, which must see the damage)."""
+                 repair: bool = True, read_only: bool = False) -> None:
+        """`repair=False` opens without mending (for `rag docs check`, which must see the damage);
+        `read_only` also leaves the vector store as it is (an evaluation over a shared server's index)."""
         self.data_dir = data_dir
         self.embedder = embedder
         embedder.warm_up()
         vs = vector_store or VectorStoreSettings()
         self.registry = DocRegistry(data_dir / "documents.sqlite")
-        # A shared server keeps the text in Chroma (other processes rebuild from it); embedded Chroma does not.
-        self.vectors = ChromaVectorStore(data_dir / "chroma", space=embedder.space, dim=embedder.dim,
-                                         backend=vs.backend, host=vs.host, port=vs.port,
-                                         texts=None if vs.backend == "http" else self.registry)
+        self.vectors: VectorStore = build_vector_store(vs, data_dir, embedder.space, embedder.dim, self.registry,
+                                                       read_only=read_only)
         self.keywords = KeywordIndex(data_dir / "keywords.sqlite")
         self._marker = data_dir / WRITE_MARKER
         self._intent = data_dir / REPLACE_INTENT
         self._write_lock = threading.RLock()
-        self._depth = 0
-        self._failed = False
         self._batches = threading.local()  # per thread: how deep in `batch()`, so nested writes rebuild once
-        # On a shared Chroma server other processes write too: the local stores mirror the server.
-        self._mirror = ChromaMirror(self, vs.sync_interval_s) if vs.backend == "http" else None
-        if self._mirror is not None:
-            self.keywords.before_read = self._mirror.sync
-            self._mirror.sync(force=True)
-            return
-        if self.registry.layout() < LAYOUT:
-            self._move_text_out_of_chroma()
-        if repair and self.needs_reconcile():
-            self.reconcile()
+        # On a shared server other processes write too: the local stores mirror it. Otherwise they are repaired.
+        self._mode: IndexMode = MirrorMode(self, vs.sync_interval_s) if self.vectors.shared else LocalMode(self)
+        self._mode.open(repair)
 
     def needs_reconcile(self) -> bool:
         """Cheap at open: a write marker left by a killed writer, or stores whose chunk counts disagree."""
@@ -73,23 +65,8 @@ class Library:
 
         Inside a `batch`, so a write that changed the keywords rebuilds BM25 once the write lock is released.
         """
-        with self.batch(), self._write_lock:
-            if self._mirror is not None:
-                yield
-                return
-            if self._depth == 0 and not self._marker.exists():
-                self._marker.touch()
-                _fsync_dir(self.data_dir)  # the marker is on disk before the first store changes
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._failed = True  # stores may disagree: the marker stays for the next open's reconcile
-                raise
-            finally:
-                self._depth -= 1
-                if self._depth == 0 and not self._failed:
-                    self._marker.unlink(missing_ok=True)
+        with self.batch(), self._write_lock, self._mode.writing():
+            yield
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -120,13 +97,7 @@ class Library:
 
     def reconcile(self) -> dict[str, int]:
         """Repair what an interrupted write left: Chroma is the truth for chunks, the registry for documents."""
-        if self._mirror is not None:  # a shared server: Chroma is the whole truth, local stores mirror it
-            return self._mirror.sync(force=True)
-        with self._writing():  # a repair that touched the keywords rebuilds BM25 now, not at a search
-            fixed = self._reconcile()
-            fixed.update(self._settle_replacement())
-            self._failed = False  # every store is in step again
-        return fixed
+        return self._mode.reconcile()
 
     @contextmanager
     def replacing(self, old: list[str], new: list[str]) -> Iterator[None]:
@@ -137,7 +108,7 @@ class Library:
         if not old:
             yield
             return
-        durable = self._mirror is None
+        durable = not self.vectors.shared  # a shared server has no local truth to settle at open
         if durable:
             tmp = self._intent.with_suffix(".tmp")
             with open(tmp, "w", encoding="utf-8") as f:
@@ -145,7 +116,7 @@ class Library:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self._intent)
-            _fsync_dir(self.data_dir)  # the intent is on disk before the new version's first write
+            fsync_dir(self.data_dir)  # the intent is on disk before the new version's first write
         try:
             yield
         finally:
@@ -170,7 +141,7 @@ class Library:
         for doc_id in gone:
             self.remove(doc_id)
         self._intent.unlink(missing_ok=True)
-        _fsync_dir(self.data_dir)
+        fsync_dir(self.data_dir)
         return {"replaced_docs" if complete else "undone_replacements": len(gone)}
 
     def _reconcile(self) -> dict[str, int]:
@@ -205,9 +176,8 @@ class Library:
         if not chunks:
             return
         vecs = self.embedder.embed_passages([c.text for c in chunks])
-        if self._mirror is not None:  # other processes rebuild their registry from what Chroma holds
-            chunks = self._mirror.annotate(items, origin)
-        keep_text = self._mirror is None  # embedded: the registry holds the text, in the document's transaction
+        chunks = self._mode.annotate(items, origin, chunks)  # shared: what other processes register from
+        keep_text = self._mode.keeps_text  # private: the registry holds the text, in the document's transaction
         with self._writing():
             self.vectors.add(chunks, vecs)
             self.keywords.add([(c.chunk_id, c.text) for c in chunks])
@@ -232,25 +202,38 @@ class Library:
         doc_ids = self.registry.matching(filters)
         return doc_ids, self.registry.chunk_ids_for(doc_ids)
 
+    def dense_search(self, question: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """The question's nearest chunks by embedding (cosine), restricted to `doc_ids` inside the search."""
+        return self.vectors.query(self.embedder.embed_query(question), k, doc_ids=doc_ids)
+
+    def keyword_search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """BM25 (jieba terms) chunk ids and scores, restricted to `allowed` chunk ids."""
+        return self.keywords.search(question, k, allowed=allowed)
+
+    def chunks(self, chunk_ids: list[str]) -> list[Chunk]:
+        """The chunks with these ids that exist, in the order asked."""
+        return self.vectors.get(chunk_ids)
+
+    def idf(self, term: str) -> float:
+        """The keyword index's weight of a term (rarer terms weigh more)."""
+        return self.keywords.idf(term)
+
     def has(self, doc_id: str) -> bool:
         return self.registry.has(doc_id)
 
     def documents(self, offset: int = 0, limit: int | None = None) -> list[DocRecord]:
         """All documents, or one page of them (paged in SQLite, not by loading every record)."""
-        if self._mirror is not None:
-            self._mirror.sync()
+        self._mode.before_read()
         return self.registry.list() if limit is None else self.registry.page(offset, limit)
 
     def check(self) -> dict:
         """Do Chroma, the keyword index and the registry hold exactly the same chunks of known documents?"""
-        if self._mirror is not None:
-            self._mirror.sync(force=True)
+        self._mode.catch_up()
         docs = {rec.doc_id for rec in self.registry.list()}
         registered = self.registry.all_chunk_ids()
         owners = self._owners()  # chunk id -> (doc_id, start, text digest)
         in_chroma = set(owners)
-        # Embedded mode: every registered chunk has its text in the registry.
-        no_text = 0 if self._mirror is not None else len(self.registry.chunk_ids_without_text())
+        no_text = self._mode.missing_text()  # embedded: every registered chunk has its text in the registry
         in_keywords = self.keywords.ids()
         seen: set[tuple] = set()
         duplicates = 0
@@ -287,10 +270,7 @@ class Library:
 
     def _owners(self) -> dict[str, tuple[str, int, str]]:
         """Every chunk in Chroma -> (doc_id, start, digest of its text): two ids with one key are a duplicate."""
-        if self._mirror is not None:
-            return self.vectors.chunk_owners()
-        keys = self.registry.chunk_keys()  # an unregistered chunk gets a key of its own (never a duplicate)
-        return {cid: (doc, *keys.get(cid, (-1, cid))) for cid, doc in self.vectors.doc_ids().items()}
+        return self._mode.owners()
 
     def stats(self) -> dict[str, int]:
         return {"documents": self.registry.count(), "chunks": self.vectors.count(),
@@ -301,15 +281,4 @@ class Library:
         self.registry.close()
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a new directory entry durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir  # the old name

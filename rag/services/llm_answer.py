@@ -7,8 +7,8 @@ fails, and fall back to the extractive answerer (tier 0) when nothing is configu
 
 `Answer.citations` holds only the chunks the answer cites, numbered as they were given to the model (n is the
 position of the hit in `hits`, 1-based). `Answer.cost` is the CNY spent on every call made for the answer
-(an escalated-from call included); `details["input_tokens"]` / `details["output_tokens"]` are totals over
-those calls too, and each entry of `details["tried"]` has its own figures.
+(an escalated-from call included); `Answer.usage` totals the tokens over those calls too, and each entry of
+`Answer.attempts` has its own figures.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any
 
 from rag.components.llm.client import CallFailure, ChatClient, Completion
 from rag.components.llm.grounding import GroundingResult, check_grounding
-from rag.components.llm.ledger import DailyLedger
 from rag.components.llm.pricing import BEIJING, call_cost
 from rag.components.llm.provider_state import ProviderStates
 from rag.components.llm.router import (
@@ -35,8 +34,9 @@ from rag.components.llm.router import (
     rank,
 )
 from rag.components.llm.tokens import estimate_tokens
+from rag.components.shared_state import SpendLedger, SqliteLedger
 from rag.settings_llm import LLMSettings, ProviderSettings
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Attempt, Budget, Citation, DoneEvent, Hit, ResetEvent, StreamEvent, TokenEvent, Usage
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class _Attempt:
 class _Run:
     """Bookkeeping for one request."""
 
-    tried: list[dict[str, Any]] = field(default_factory=list)
+    tried: list[Attempt] = field(default_factory=list)
     cost: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -82,11 +82,14 @@ class LLMAnswerService:
         *,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
+        ledger: SpendLedger | None = None,
     ) -> None:
+        """`ledger`: the spend ledger all workers share (default: SQLite in `ledger_dir`)."""
         self.settings = settings
         self.fallback = fallback
         self.evidence = evidence
-        self.ledger = DailyLedger(Path(ledger_dir) / settings.ledger_file)
+        self.ledger = ledger if ledger is not None else SqliteLedger(
+            Path(ledger_dir) / "shared_state.sqlite", legacy_json=Path(ledger_dir) / settings.ledger_file)
         self.states = ProviderStates(settings.cooldown_s, settings.max_cooldown_s, clock)
         self._now = now or (lambda: datetime.now(BEIJING))
         self._clients: dict[str, tuple[str | None, ChatClient]] = {}
@@ -95,26 +98,22 @@ class LLMAnswerService:
     # ---- public API -------------------------------------------------------------------------------------
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        """Route, check and cascade; falls back to the extractive answerer with details['fallback_reason']."""
+        """Route, check and cascade; falls back to the extractive answerer with `fallback_reason` set."""
         result: Answer | None = None
         for event in self._run(question, hits, streaming=False):
-            if event["type"] == "_answer":
-                result = event["answer"]
+            if isinstance(event, DoneEvent):
+                result = event.answer
         assert result is not None
         return result
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[dict[str, Any]]:
-        """Yield {"type":"token","text"} events, then {"type":"done","answer": Answer.to_dict()}.
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[StreamEvent]:
+        """Yield TokenEvents, then a DoneEvent carrying the Answer.
 
         If a provider fails mid-stream, or its streamed answer fails the citation check and the request
-        escalates, a {"type":"reset","reason":...} event says to discard the text streamed so far; the
-        `done` event's answer text is always the authoritative one.
+        escalates, a ResetEvent says to discard the text streamed so far; the DoneEvent's answer text is
+        always the authoritative one.
         """
-        for event in self._run(question, hits, streaming=True):
-            if event["type"] == "_answer":
-                yield {"type": "done", "answer": event["answer"].to_dict()}
-            else:
-                yield event
+        yield from self._run(question, hits, streaming=True)
 
     def health(self) -> dict[str, Any]:
         """Per provider: status (ready, inactive, disabled, cooling down) and why; spend and budget."""
@@ -226,16 +225,6 @@ class LLMAnswerService:
 
     def _fallback(self, question: str, hits: list[Hit], reason: str, run: _Run, started: float) -> Answer:
         ans = self.fallback(question, hits)
-        details = dict(ans.details)
-        details.update(
-            {
-                "provider": "extractive",
-                "fallback_reason": reason,
-                "tried": run.tried,
-                "input_tokens": run.input_tokens,
-                "output_tokens": run.output_tokens,
-            }
-        )
         log.info("LLM answer fell back to the extractive answerer: %s", reason)
         return Answer(
             answer=ans.answer,
@@ -244,30 +233,50 @@ class LLMAnswerService:
             cost=round(ans.cost + run.cost, 8),
             latency_ms=(time.perf_counter() - started) * 1000,
             refused=ans.refused,
-            details=details,
+            details=dict(ans.details),
+            evidence=ans.evidence,
+            provider="extractive",
+            fallback_reason=reason,
+            attempts=run.tried,
+            usage=Usage(run.input_tokens, run.output_tokens),
         )
 
     def _handle_failure(self, provider: ProviderSettings, failure: CallFailure, run: _Run) -> None:
         name = provider.name
-        entry = {
-            "provider": name,
-            "model": provider.model,
-            "outcome": "failed",
-            "reason": failure.message,
-        }
+        entry = Attempt(provider=name, model=provider.model, outcome="failed", reason=failure.message)
         if failure.kind == "auth":
             env = provider.api_key_env
             self.states.disable(name, f"{failure.message} (check ${env})" if env else failure.message)
-            entry["reason"] = f"{failure.message}; provider disabled"
+            entry.reason = f"{failure.message}; provider disabled"
         elif failure.kind in _COOL_DOWN:
             seconds = self.states.cool_down(name, failure.message, failure.retry_after)
-            entry["reason"] = f"{failure.message}; cooling down {seconds:.0f}s"
+            entry.reason = f"{failure.message}; cooling down {seconds:.0f}s"
         run.tried.append(entry)
-        log.warning("LLM provider %s failed: %s", name, entry["reason"])
+        log.warning("LLM provider %s failed: %s", name, entry.reason)
 
     def _call(
         self, cand: Candidate, streaming: bool, run: _Run, evidence: float | None, sink: list[_Attempt]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[StreamEvent]:
+        """Hold the call's estimated cost in the shared ledger (so workers together never pass the daily
+        budget), then call; a call the budget has no room for is skipped, and the next candidate is tried."""
+        budget = self.settings.daily_budget_cny
+        token = None
+        if budget is not None and cand.est_cost > 0:
+            token = self.ledger.reserve(self._day(), cand.est_cost, budget)
+            if token is None:
+                run.tried.append(Attempt(cand.provider.name, cand.provider.model, "skipped",
+                                         f"estimated cost {cand.est_cost:.6f} CNY does not fit the daily budget "
+                                         "left once calls in flight are counted"))
+                return
+        try:
+            yield from self._call_held(cand, streaming, run, evidence, sink)
+        finally:
+            if token is not None:
+                self.ledger.release(token)
+
+    def _call_held(
+        self, cand: Candidate, streaming: bool, run: _Run, evidence: float | None, sink: list[_Attempt]
+    ) -> Iterator[StreamEvent]:
         """Call one provider (streaming tokens as events); append an _Attempt or nothing to `sink`."""
         provider = cand.provider
         client = self._client(provider)
@@ -278,7 +287,7 @@ class LLMAnswerService:
                 call = client.stream(cand.prompt.messages, cand.output_tokens, self.settings.temperature)
                 for piece in call:
                     emitted = True
-                    yield {"type": "token", "text": piece}
+                    yield TokenEvent(piece)
                 assert call.completion is not None
                 completion = call.completion
             else:
@@ -290,7 +299,7 @@ class LLMAnswerService:
         except CallFailure as failure:
             self._handle_failure(cand.provider, failure, run)
             if emitted:
-                yield {"type": "reset", "reason": f"{provider.name} failed mid-stream: {failure.message}"}
+                yield ResetEvent(f"{provider.name} failed mid-stream: {failure.message}")
             return
         self.states.note_success(provider.name)
         estimated = completion.input_tokens is None or completion.output_tokens is None
@@ -312,43 +321,28 @@ class LLMAnswerService:
             verdict = GroundingResult(True, False)
         sink.append(_Attempt(cand, completion, inp, out, estimated, cost, verdict))
 
-    def _attempt_entry(self, att: _Attempt, outcome: str, reason: str = "") -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "provider": att.cand.provider.name,
-            "model": att.cand.provider.model,
-            "outcome": outcome,
-            "reason": reason,
-            "input_tokens": att.input_tokens,
-            "output_tokens": att.output_tokens,
-            "usage_estimated": att.usage_estimated,
-            "cost": att.cost,
-        }
-        return entry
+    def _attempt_entry(self, att: _Attempt, outcome: str, reason: str = "") -> Attempt:
+        return Attempt(provider=att.cand.provider.name, model=att.cand.provider.model, outcome=outcome, reason=reason,
+                       input_tokens=att.input_tokens, output_tokens=att.output_tokens,
+                       usage_estimated=att.usage_estimated, cost=att.cost)
 
     def _try_in_order(
         self, cands: list[Candidate], streaming: bool, run: _Run, evidence: float | None
-    ) -> Generator[dict[str, Any], None, _Attempt | None]:
+    ) -> Generator[StreamEvent, None, _Attempt | None]:
         """Call candidates cheapest first until one answers; yields events and returns the _Attempt if any."""
         for cand in cands:
             sink: list[_Attempt] = []
             # re-check: an earlier call in this request may have exhausted the rpm window
             reason = self.states.unavailable_reason(cand.provider.name, cand.provider.rpm)
             if reason:
-                run.tried.append(
-                    {
-                        "provider": cand.provider.name,
-                        "model": cand.provider.model,
-                        "outcome": "skipped",
-                        "reason": reason,
-                    }
-                )
+                run.tried.append(Attempt(cand.provider.name, cand.provider.model, "skipped", reason))
                 continue
             yield from self._call(cand, streaming, run, evidence, sink)
             if sink:
                 return sink[0]
         return None
 
-    def _run(self, question: str, hits: list[Hit], streaming: bool) -> Iterator[dict[str, Any]]:
+    def _run(self, question: str, hits: list[Hit], streaming: bool) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         run = _Run()
         usable = [p for p in self.settings.providers if not not_configured_reason(p)]
@@ -362,18 +356,11 @@ class LLMAnswerService:
         evidence = self._evidence(question, hits)
         cands, skipped = rank(self.settings, question, hits, self.states, self._budget_left(), self._now())
         for s in skipped:
-            run.tried.append(
-                {
-                    "provider": s.provider.name,
-                    "model": s.provider.model,
-                    "outcome": "skipped",
-                    "reason": s.reason,
-                }
-            )
+            run.tried.append(Attempt(s.provider.name, s.provider.model, "skipped", s.reason))
         first = yield from self._try_in_order(cands, streaming, run, evidence)
         if first is None:
             problems = (
-                "; ".join(f"{t['provider']}: {t['reason']}" for t in run.tried) or "none could be ranked"
+                "; ".join(f"{t.provider}: {t.reason}" for t in run.tried) or "none could be ranked"
             )
             yield from self._emit_fallback(
                 question, hits, f"all providers failed: {problems}", run, started, streaming
@@ -398,16 +385,16 @@ class LLMAnswerService:
                 extra["escalation_reason"] = why
                 log.info("escalating from %s: %s", first.cand.provider.name, why)
                 if streaming:
-                    yield {"type": "reset", "reason": f"escalating from {first.cand.provider.name}: {why}"}
+                    yield ResetEvent(f"escalating from {first.cand.provider.name}: {why}")
                 second = yield from self._try_in_order(targets, streaming, run, evidence)
                 if second is None:
                     extra.pop("escalated_from")
-                    first_entry.update(outcome="answered", reason=f"ungrounded: {why}")
+                    first_entry.outcome, first_entry.reason = "answered", f"ungrounded: {why}"
                     extra["escalation_reason"] = f"{why} (escalation failed; kept {first.cand.provider.name})"
                     extra["warning"] = "the answer failed the citation check and escalation failed"
                     if streaming:
-                        yield {"type": "reset", "reason": "escalation failed; returning the first answer"}
-                        yield {"type": "token", "text": first.completion.text}
+                        yield ResetEvent("escalation failed; returning the first answer")
+                        yield TokenEvent(first.completion.text)
                 else:
                     final = second
                     reason = (
@@ -416,15 +403,15 @@ class LLMAnswerService:
                     run.tried.append(self._attempt_entry(second, "answered", reason))
                     if not second.grounding.ok:
                         extra["warning"] = "the escalated answer also failed the citation check"
-        yield {"type": "_answer", "answer": self._build(final, run, extra, started)}
+        yield DoneEvent(self._build(final, run, extra, started))
 
     def _emit_fallback(
         self, question: str, hits: list[Hit], reason: str, run: _Run, started: float, streaming: bool
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[StreamEvent]:
         ans = self._fallback(question, hits, reason, run, started)
         if streaming and ans.answer:
-            yield {"type": "token", "text": ans.answer}
-        yield {"type": "_answer", "answer": ans}
+            yield TokenEvent(ans.answer)
+        yield DoneEvent(ans)
 
     def _build(self, att: _Attempt, run: _Run, extra: dict[str, Any], started: float) -> Answer:
         given = att.cand.prompt.given
@@ -441,23 +428,6 @@ class LLMAnswerService:
             for n in att.grounding.cited
             if n in given
         ]
-        budget = self.settings.daily_budget_cny
-        details: dict[str, Any] = {
-            "provider": att.cand.provider.name,
-            "tier": att.cand.provider.effective_tier,
-            "input_tokens": run.input_tokens,
-            "output_tokens": run.output_tokens,
-            "usage_estimated": att.usage_estimated,
-            "estimated_cost": att.cand.est_cost,
-            "tried": run.tried,
-            "grounding": att.grounding.to_dict(),
-            "chunks_given": len(given),
-            "spent_today_cny": round(self.ledger.spent(self._day()), 6),
-            "daily_budget_cny": budget,
-        }
-        if att.completion.finish_reason == "length":
-            details["truncated_output"] = True
-        details.update(extra)
         return Answer(
             answer=att.completion.text.strip(),
             citations=citations,
@@ -465,5 +435,14 @@ class LLMAnswerService:
             cost=round(run.cost, 8),
             latency_ms=(time.perf_counter() - started) * 1000,
             refused=att.grounding.refused,
-            details=details,
+            provider=att.cand.provider.name,
+            tier=att.cand.provider.effective_tier,
+            usage=Usage(run.input_tokens, run.output_tokens, att.usage_estimated),
+            estimated_cost=att.cand.est_cost,
+            attempts=run.tried,
+            grounding=att.grounding.to_dict(),
+            chunks_given=len(given),
+            budget=Budget(round(self.ledger.spent(self._day()), 6), self.settings.daily_budget_cny),
+            truncated_output=True if att.completion.finish_reason == "length" else None,
+            details=extra,  # escalated_from, escalation_reason, warning: lifted into their fields
         )

@@ -46,7 +46,7 @@ class RetrieveService:
         self.reranker = reranker
         self.evidence = None
         if settings.evidence_weight > 0 and settings.fusion in ("weighted", "rrf"):
-            self.evidence = EvidenceReranker(library.keywords.idf, settings.evidence_weight,
+            self.evidence = EvidenceReranker(library.idf, settings.evidence_weight,
                                              settings.evidence_top_n, settings.evidence_type_weight,
                                              settings.evidence_phrase_weight, settings.evidence_year_penalty)
 
@@ -60,11 +60,10 @@ class RetrieveService:
             return []
         dense_hits: list[tuple[Chunk, float]] = []
         if s.fusion != "keyword":
-            dense_hits = self.library.vectors.query(self.library.embedder.embed_query(question), n_cand,
-                                                    doc_ids=scope[0] if scope else None)
+            dense_hits = self.library.dense_search(question, n_cand, doc_ids=scope[0] if scope else None)
         kw_hits: list[tuple[str, float]] = []
         if s.fusion != "dense":
-            kw_hits = self.library.keywords.search(question, n_cand, allowed=scope[1] if scope else None)
+            kw_hits = self.library.keyword_search(question, n_cand, allowed=scope[1] if scope else None)
         dense = {c.chunk_id: score for c, score in dense_hits}
         keyword = dict(kw_hits)
         if s.fusion == "dense":
@@ -80,7 +79,7 @@ class RetrieveService:
         chunks = {c.chunk_id: c for c, _ in dense_hits}
         missing = [cid for cid in ranked if cid not in chunks]
         if missing:
-            chunks.update({c.chunk_id: c for c in self.library.vectors.get(missing)})
+            chunks.update({c.chunk_id: c for c in self.library.chunks(missing)})
         hits = [Hit(chunk=chunks[cid], score=fused[cid], dense_score=dense.get(cid), keyword_score=keyword.get(cid))
                 for cid in ranked if cid in chunks]
         if self.evidence and hits:

@@ -1,4 +1,4 @@
-"""Daily spend ledger persisted as a small JSON file, so a daily budget survives restarts."""
+"""Legacy daily spend ledger (JSON); superseded by rag/components/shared_state.py, which imports it once."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import statistics
 import tempfile
 import time
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from tqdm import tqdm
 from eval.datasets import EvalQuestion, EvalSet, load
 from eval.metrics import evaluate_rankings
 from rag.components.embedders import Embedder, build_embedder
+from rag.container import Services
 from rag.services.extractive import ExtractiveAnswerer
-from rag.services.ingest import IngestService
 from rag.services.library import Library
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
@@ -66,36 +67,41 @@ def eval_embedder(settings: Settings, cache: bool | str | Path = True) -> Embedd
 @contextmanager
 def eval_index(settings: Settings, data: EvalSet, cache: bool | str | Path = True, progress: bool = False,
                work_dir: Path | None = None) -> Iterator[EvalIndex]:
-    """Index `data.corpus` in a temporary directory; with an empty corpus, open the user's own index."""
-    embedder = eval_embedder(settings, cache)
-    if not data.corpus:
-        from rag.lock import DataDirLock
+    """Index `data.corpus` in a throw-away index; with an empty corpus, read the user's own index.
 
-        lock = DataDirLock(Path(settings.data_dir))
-        lock.acquire()  # DataDirBusy (with the owner named) while a server or another command holds it
-        try:
-            library = Library(Path(settings.data_dir), embedder)
+    Everything is opened through `Services`, so the configured vector store is the one evaluated. On a
+    shared Chroma server (`vector_store.backend: http`) a corpus goes into a throw-away collection that is
+    dropped afterwards, and the user's own index is read without a change: opened read-only and mirrored
+    into a temporary data directory, so neither the server's data nor the local registry is touched.
+    """
+    embedder = eval_embedder(settings, cache)
+    shared = settings.vector_store.backend == "http"
+    try:
+        with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
+            if not data.corpus:
+                # Embedded: the user's data dir, under its lock (DataDirBusy names the owner), without repairs.
+                s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True) if shared else settings
+                with Services(s, embedder=embedder, read_only=True) as svc:
+                    _resolve_sources(svc.library, data.questions)
+                    yield EvalIndex(svc.library, s, data, 0.0)
+                return
+            s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True)
+            if shared:
+                s.vector_store.collection = f"rag-eval-{uuid.uuid4().hex[:16]}"
+            started = time.perf_counter()
+            svc = Services(s, embedder=embedder)
             try:
-                _resolve_sources(library, data.questions)
-                yield EvalIndex(library, settings, data, 0.0)
+                docs = [Document(doc_id=did, text=text, title=f"{data.name}:{did[:8]}", source=data.name)
+                        for did, text in data.corpus.items()]
+                svc.ingester.ingest_documents(docs, origin=f"eval:{data.name}", progress=progress)
+                yield EvalIndex(svc.library, s, data, time.perf_counter() - started)
             finally:
-                library.close()
-        finally:
-            lock.release()
-        return
-    with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
-        s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True)
-        started = time.perf_counter()
-        library = Library(Path(tmp), embedder)
-        try:
-            docs = [Document(doc_id=did, text=text, title=f"{data.name}:{did[:8]}", source=data.name)
-                    for did, text in data.corpus.items()]
-            IngestService(library, s).ingest_documents(docs, origin=f"eval:{data.name}", progress=progress)
-            yield EvalIndex(library, s, data, time.perf_counter() - started)
-        finally:
-            library.close()
-            if hasattr(embedder, "close"):
-                embedder.close()
+                if shared:
+                    svc.library.vectors.drop()
+                svc.close()
+    finally:
+        if hasattr(embedder, "close"):
+            embedder.close()
 
 
 def _resolve_sources(library: Library, questions: list[EvalQuestion]) -> None:
@@ -216,7 +222,7 @@ def _answer_row(answerer: ExtractiveAnswerer, retriever: RetrieveService, q: Eva
     supporting = [h.chunk.text for h in hits if contains_answer(h.chunk.text, q.answers)]
     return {
         "refused": ans.refused, "correct": (not ans.refused) and contains_answer(ans.answer, q.answers),
-        "evidence": float(ans.details.get("evidence", 0.0)) if ans.details else 0.0,
+        "evidence": float(ans.evidence or 0.0),
         "cited": len(cited), "cited_ok": sum(contains_answer(t, q.answers) for t in cited),
         "support_in_hits": bool(supporting),
         "support_cited": any(contains_answer(t, q.answers) for t in cited),
