@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rag.components.embedders import build_embedder
 from rag.components.feedback import FeedbackStore
+from rag.components.llm.similarity import embedder_similarity
 from rag.lock import DataDirLock
 from rag.services.answer import AnswerService
 from rag.services.extractive import ExtractiveAnswerer
@@ -50,7 +51,8 @@ class Services:
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
         # The cost-aware router; with no provider configured it hands every question to the extractive tier.
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
-                                    evidence=self.extractive.evidence)
+                                    evidence=self.extractive.evidence,
+                                    similarity=embedder_similarity(self.embedder))
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
         self.feedback = FeedbackStore(self.data_dir / "feedback.sqlite")  # thumbs up/down from the chat UI
 

@@ -82,7 +82,28 @@ class GroundingSettings(BaseModel):
     min_sentence_chars: int = Field(
         6, ge=1, description="sentences with fewer CJK/alphanumeric characters need no citation"
     )
-    check_numbers: bool = Field(True, description="every number in a sentence must appear in a cited chunk")
+    check_numbers: bool = Field(
+        True, description="every number in a sentence must be stated, by value and unit, where a cited chunk "
+                          "matches the sentence's clause best"
+    )
+    number_clause_ratio: float = Field(
+        0.6, ge=0, le=1, description="a number's chunk clause must match the claim's clause at least this share "
+                                     "as well as the best-matching chunk clause does"
+    )
+    check_entities: bool = Field(
+        True, description="organisations, people and products named in a sentence must appear in a cited chunk"
+    )
+    semantic: bool = Field(
+        True, description="judge support also by embedding similarity when a real embedder is loaded "
+                          "(the hash embedder of plumbing tests has none: lexical only)"
+    )
+    min_semantic: float = Field(
+        0.85, ge=-1, le=1, description="a sentence below min_support is still supported when its best chunk "
+                                       "window has at least this cosine similarity"
+    )
+    min_support_semantic_floor: float = Field(
+        0.15, ge=0, le=1, description="below this overlap no similarity rescues a sentence"
+    )
     strong_evidence: float = Field(
         0.6, ge=0, le=1, description="retrieval evidence at or above this makes a refusal a grounding failure"
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from ingest.chunking import split_sentences
 from rag.components.answer_types import AnswerType
 from rag.components.keyword_index import KeywordIndex
-from rag.components.tokenize import normalise, tokenize
+from rag.components.tokenize import content_terms, normalise
 from rag.settings import AnswerSettings
 from rag.types import Answer, Citation, Hit
 
@@ -53,7 +53,8 @@ class ExtractiveAnswerer:
         self.settings = settings
 
     def _terms(self, question: str) -> tuple[list[str], list[float]]:
-        terms = list(dict.fromkeys(tokenize(question)))
+        # content words only: question and function words (怎么, 原来, 之后, 这轮) are no evidence of an answer
+        terms = list(content_terms(question))
         return terms, [self.keywords.idf(t) for t in terms]
 
     @staticmethod

@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rag.components.llm.citations import MarkerStream, normalise_markers
 from rag.components.llm.client import CallFailure, ChatClient, Completion
-from rag.components.llm.grounding import GroundingResult, check_grounding
+from rag.components.llm.grounding import GroundingResult, Similarity, check_grounding
 from rag.components.llm.ledger import DailyLedger
 from rag.components.llm.pricing import BEIJING, call_cost
 from rag.components.llm.provider_state import ProviderStates
@@ -82,8 +83,10 @@ class LLMAnswerService:
         *,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
+        similarity: Similarity | None = None,
     ) -> None:
         self.settings = settings
+        self.similarity = similarity  # sentence similarity for the grounding check (None: lexical only)
         self.fallback = fallback
         self.evidence = evidence
         self.ledger = DailyLedger(Path(ledger_dir) / settings.ledger_file)
@@ -196,6 +199,12 @@ class LLMAnswerService:
                     "output_tokens": out}
         return None
 
+    def check(self, text: str, given: dict[int, str], evidence: float | None) -> GroundingResult:
+        """The grounding verdict on one answer text (what decides accept or escalate; `rag eval grounding` too)."""
+        if not self.settings.grounding.enabled:
+            return GroundingResult(True, False)
+        return check_grounding(text, given, evidence, self.settings.grounding, self.similarity)
+
     # ---- internals ----------------------------------------------------------------------------------------
 
     def _day(self) -> str:
@@ -276,9 +285,16 @@ class LLMAnswerService:
         try:
             if streaming:
                 call = client.stream(cand.prompt.messages, cand.output_tokens, self.settings.temperature)
+                markers = MarkerStream()  # stream citation markers as [n], like the final answer text
                 for piece in call:
+                    out = markers.feed(piece)
+                    if out:
+                        emitted = True
+                        yield {"type": "token", "text": out}
+                rest = markers.flush()
+                if rest:
                     emitted = True
-                    yield {"type": "token", "text": piece}
+                    yield {"type": "token", "text": rest}
                 assert call.completion is not None
                 completion = call.completion
             else:
@@ -306,10 +322,7 @@ class LLMAnswerService:
         run.input_tokens += inp
         run.output_tokens += out
         given = {n: hit.chunk.text for n, hit in cand.prompt.given.items()}
-        if self.settings.grounding.enabled:
-            verdict = check_grounding(completion.text, given, evidence, self.settings.grounding)
-        else:
-            verdict = GroundingResult(True, False)
+        verdict = self.check(completion.text, given, evidence)
         sink.append(_Attempt(cand, completion, inp, out, estimated, cost, verdict))
 
     def _attempt_entry(self, att: _Attempt, outcome: str, reason: str = "") -> dict[str, Any]:
@@ -407,7 +420,7 @@ class LLMAnswerService:
                     extra["warning"] = "the answer failed the citation check and escalation failed"
                     if streaming:
                         yield {"type": "reset", "reason": "escalation failed; returning the first answer"}
-                        yield {"type": "token", "text": first.completion.text}
+                        yield {"type": "token", "text": normalise_markers(first.completion.text)}
                 else:
                     final = second
                     reason = (
@@ -459,7 +472,7 @@ class LLMAnswerService:
             details["truncated_output"] = True
         details.update(extra)
         return Answer(
-            answer=att.completion.text.strip(),
+            answer=normalise_markers(att.completion.text).strip(),
             citations=citations,
             model=att.cand.provider.model,
             cost=round(run.cost, 8),
