@@ -142,7 +142,7 @@ def run_checks(records: list[GroundingRecord], settings: Settings | None = None,
                 svc.llm.similarity = embedder_similarity(CachedEmbedder(build_embedder(emb)))
             for r in records:
                 hits = _hits(r)
-                evidence = svc.extractive.evidence(r.question, hits)
+                evidence = svc.llm._evidence(r.question, hits)
                 given = {n: h.chunk.text for n, h in enumerate(hits, start=1)}
                 verdict = svc.llm.check(r.answer, given, evidence)
                 prompt = pack_prompt(r.question, hits, 128000, s.llm.max_output_tokens, s.llm.prompt_reserve_tokens)

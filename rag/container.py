@@ -51,7 +51,7 @@ class Services:
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
         # The cost-aware router; with no provider configured it hands every question to the extractive tier.
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
-                                    evidence=self.extractive.evidence,
+                                    evidence=self.extractive.sentence_evidence,
                                     similarity=embedder_similarity(self.embedder))
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
         self.feedback = FeedbackStore(self.data_dir / "feedback.sqlite")  # thumbs up/down from the chat UI

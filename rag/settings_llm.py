@@ -86,9 +86,10 @@ class GroundingSettings(BaseModel):
         True, description="every number in a sentence must be stated, by value and unit, where a cited chunk "
                           "matches the sentence's clause best"
     )
-    number_clause_ratio: float = Field(
-        0.6, ge=0, le=1, description="a number's chunk clause must match the claim's clause at least this share "
-                                     "as well as the best-matching chunk clause does"
+    number_clause_margin: float = Field(
+        0.25, ge=0, le=1, description="a number is taken from elsewhere when a chunk clause stating another figure "
+                                      "matches the claim's clause by this much (Dice of bigrams) better than any "
+                                      "clause stating it"
     )
     check_entities: bool = Field(
         True, description="organisations, people and products named in a sentence must appear in a cited chunk"
@@ -105,7 +106,8 @@ class GroundingSettings(BaseModel):
         0.15, ge=0, le=1, description="below this overlap no similarity rescues a sentence"
     )
     strong_evidence: float = Field(
-        0.6, ge=0, le=1, description="retrieval evidence at or above this makes a refusal a grounding failure"
+        0.95, ge=0, le=1, description="a refusal is a grounding failure when one retrieved sentence holds at least "
+                                      "this share of the question's content-word weight"
     )
 
 

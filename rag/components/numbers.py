@@ -38,7 +38,7 @@ _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![�
 _ARABIC = re.compile(
     r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
     r"(万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百|[wWkK](?![A-Za-z]))?\s*(%|‰|元|块|圆|角|毛|厘)?"
-    r"(?![A-Za-z\d])"
+    r"(?!\d)"
 )
 _CN_RUN = re.compile(rf"[{_CN_NUM}]+(?:点[零〇一二两三四五六七八九]+)?")
 # Latin letters right after a number make it part of a name (GPT-4o, 70B), not a quantity; units are fine.

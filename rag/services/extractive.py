@@ -69,6 +69,16 @@ class ExtractiveAnswerer:
         """Best share of the question's keyword weight that one retrieved chunk covers, in [0, 1]."""
         return self._evidence(hits, *self._terms(question))
 
+    def sentence_evidence(self, question: str, hits: list[Hit]) -> float:
+        """Best share of the question's content-word weight that one retrieved sentence covers, in [0, 1]: what
+        makes a refusal wrong (the answer plainly stated in one sentence), unlike a chunk that only shares
+        the topic. Measured on the labelled grounding set (docs/grounding.md)."""
+        terms, weights = self._terms(question)
+        if not hits or not terms:
+            return 0.0
+        return max((self._coverage(s, terms, weights) for h in hits for s in split_sentences(h.chunk.text)),
+                   default=0.0)
+
     def _evidence(self, hits: list[Hit], terms: list[str], weights: list[float]) -> float:
         if not hits or not terms:
             return 0.0

@@ -42,7 +42,10 @@ _LIST_PREFIX = re.compile(r"^\s*(?:[-*+•·]\s+|\d{1,2}\s*[.、)）](?!\d)\s*|[
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]{1,40}\*\*\s*[:：]?\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
-_CLAUSE = re.compile(r"[^，,；;：:、（）()]+")
+# clause ends: Chinese and ASCII punctuation and line breaks, but not a thousands separator (7,490)
+_CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
+# a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
+_CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉)\S)")
 _DECOR = re.compile(r"[*_`#>]+")
 
 # ---- refusals: a family of phrasings, recognised sentence by sentence ------------------------------------
@@ -51,13 +54,15 @@ _NEG = r"(?:没有|没|未|无|并未|并没有|不包含|不涉及|未能|无�
 _WHAT = (r"(?:提及|提到|说明|涉及|包含|记载|记录|给出|披露|显示|公布|透露|明确|具体|列出|找到|查到|回答|解答|得知|确定|"
          r"判断|得出|确认|获知|知道|提供|相关|包括|有关|关于|介绍|描述|指出|谈到|数据|信息|内容|答案|依据)")
 _REFUSAL_RES = (
-    re.compile(rf"{_SOURCE}.{{0,30}}?{_NEG}.{{0,12}}?{_WHAT}"),
+    re.compile(rf"{_SOURCE}.{{0,30}}?{_NEG}.{{0,24}}?{_WHAT}"),
+    re.compile(rf"^(?:但是?|不过|然而|可是|只是)?(?:并|却|也)?(?:没有|未|无)(?:提供|给出|提到|提及|涉及|说明|关于|相关)?"
+               rf".{{0,20}}(?:数据|信息|数字|说明|记载|内容|细节|答案)[。.]?$"),
     re.compile(rf"{_NEG}.{{0,6}}?(?:从|根据|依据|基于|在).{{0,16}}?{_SOURCE}.{{0,20}}?{_WHAT}"),
     re.compile(r"(?:无法回答|无从得知|不得而知|无法得知|无从判断|无法判断|无法确定|无法给出|无法提供|未能找到|没有找到|"
                r"未找到|找不到|查无|暂无相关|没有相关|没有关于|未提及|没有提及|未提到|没有提到|未涉及|没有涉及|并未说明|"
                r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围)"),
     re.compile(r"\b(?:not (?:mentioned|provided|found|stated|included)|does(?: not|n't) (?:mention|contain|say|"
-               r"provide)|cannot (?:be )?(?:answer|determine|found)|no (?:relevant )?information)\b", re.I),
+               r"provide|include|cover|specify|state|give)|cannot (?:be )?(?:answer|determine|found)|no (?:relevant )?information|(?:is|are) not (?:available|given|specified))\b", re.I),
 )
 _APOLOGY = re.compile(r"^(?:抱歉|很抱歉|对不起|非常抱歉|遗憾|很遗憾|sorry)")
 #: advice and courtesy around an answer (建议查阅官网…, 希望对您有帮助): they state no fact about the topic
@@ -135,10 +140,11 @@ def _body(sentence: str) -> str:
 
 def refusal_sentence(sentence: str) -> bool:
     """Whether one sentence says the material does not hold the answer (in any of the usual phrasings)."""
-    s = re.sub(r"\s+", "", _nfkc(_body(sentence)))
+    spaced = _nfkc(_body(sentence))
+    s = re.sub(r"\s+", "", spaced)
     if not s:
         return False
-    if any(rx.search(s) for rx in _REFUSAL_RES):
+    if any(rx.search(s) for rx in _REFUSAL_RES[:-1]) or _REFUSAL_RES[-1].search(spaced):
         return True
     return bool(_APOLOGY.match(s)) and bool(re.search(r"无法|不能|没有|未", s))
 
@@ -307,7 +313,14 @@ def _structure(answer: str) -> list[SentenceCheck]:
             lead_refs = []
             continue
         block: list[SentenceCheck] = []
+        sentences: list[str] = []
         for s in line.sentences:
+            parts = _CONTRAST.split(s, maxsplit=1)
+            if len(parts) == 2 and refusal_sentence(parts[0]) and not refusal_sentence(parts[1]):
+                sentences.extend(parts)  # 资料没有直接给出…，但推算约为5亿美元[1]: the second half is a claim
+            else:
+                sentences.append(s)
+        for s in sentences:
             kind = _kind(s, None)
             if line.kind == "table" and i > 0 and lines[i - 1].kind != "table":
                 kind = "heading"  # the header row of a table
@@ -344,15 +357,12 @@ def _short(text: str) -> str:
 
 
 def _clause_of(body: str, q: Quantity) -> str:
-    """The clause of `body` holding quantity `q`, with the clause before when it is too short to match on."""
+    """The clause of `body` holding quantity `q` with the clause before it (同比下降60% after 净利润为80亿美元)."""
     spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(body)]
     pos = q.start
     for k, (a, b) in enumerate(spans):
         if a <= pos < b:
-            clause = body[a:b]
-            if len(_word_units(clause)) < 3 and k > 0:
-                clause = body[spans[k - 1][0] : b]
-            return clause
+            return body[spans[k - 1][0] if k > 0 else a : b]
     return body
 
 
@@ -381,9 +391,14 @@ class _Evidence:
         self.names = list(dict.fromkeys(n for t in texts for n in entities(t)))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
         for k, s in enumerate(self.sents):
+            prev = ""
             for m in _CLAUSE.finditer(s):
                 c = m.group(0)
-                self.clauses.append((k, c, _word_units(c), quantities(c, liberal=True)))
+                cu = _word_units(c)
+                if len(cu) < 3:  # too short to match on (第四季度交付：405278辆): read it with the clause before
+                    cu |= _word_units(prev)
+                self.clauses.append((k, c, cu, quantities(c, liberal=True)))
+                prev = c
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
 
     def lexical(self, body: str) -> tuple[float, int]:
@@ -393,41 +408,54 @@ class _Evidence:
         return (scores[best] if scores else 0.0), best
 
 
+def _same_fields(a: Quantity, b: Quantity) -> bool:
+    return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
+
+
+def _rival(x: Quantity, q: Quantity) -> bool:
+    """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
+    return _same_fields(x, q) if q.kind == "date" else x.kind != "date"
+
+
+def _dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings) -> list[str]:
-    """Each quantity of the claim must be stated in a chunk clause that matches the claim's clause nearly as well
-    as the best clause does, and that clause must be about an entity the claim names (when both name one)."""
+    """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
+    figure of the same kind matches the claim's clause clearly better than every clause stating this one, the
+    figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
+    stating the figure must be about it (not Alibaba's 200万 given to ByteDance)."""
     problems: list[str] = []
+    whole = _word_units(body)
     for q in quantities(body):
-        if q.kind == "date":  # a date or year is often stated once for the whole passage: anywhere will do
-            if not any(same_quantity(q, x) for x in ev.all_quantities):
-                problems.append(f"date {q.text} not in the cited chunk(s)")
-            continue
-        clause_units = _word_units(_clause_of(body, q))
-        scored = [(_recall(clause_units, cu), k, c, qs)
-                  for k, c, cu, qs in ev.clauses]
-        # the competitors are the other clauses that state a figure: is this one where the claim's words are?
-        best = max((s for s, _, _, qs in scored if any(x.kind != "date" for x in qs)), default=0.0)
-        holders = [(s, k, c) for s, k, c, qs in scored if any(same_quantity(q, x) for x in qs)]
+        if q.kind == "date":
+            values = {x.date for x in ev.all_quantities if x.kind == "date" and _same_fields(x, q)}
+            if not values:  # the chunk states no date of this kind (the year is the document's): nothing to check
+                continue
+            if len(values) == 1:  # one year (or date) stated for the whole passage: anywhere will do
+                if not any(same_quantity(q, x) for x in ev.all_quantities):
+                    problems.append(f"date {q.text} not in the cited chunk(s)")
+                continue
+        context = _word_units(_clause_of(body, q))
+        if len(context) < 4:
+            context = whole
+        scored = [(_dice(context, cu), k, qs) for k, _, cu, qs in ev.clauses]
+        holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         if not holders:
             problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
-        top = max(s for s, _, _ in holders)
-        if best > 0 and top < settings.number_clause_ratio * best:
+        top = max(sc for sc, _ in holders)
+        rival = max((sc for sc, _, qs in scored
+                     if any(_rival(x, q) for x in qs) and not any(same_quantity(q, x) for x in qs)), default=0.0)
+        if rival - top >= settings.number_clause_margin:
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
             continue
         known = [n for n in claim_names if any(_same_entity(n, m) for m in ev.names)]
         if known:
-            bound = False
-            unbound = True
-            for s, k, _ in holders:
-                if s < settings.number_clause_ratio * best:
-                    continue
-                ctx = _entity_context(ev.sents, k, ev.names)
-                if not ctx or any(_same_entity(n, c) for n in known for c in ctx):
-                    bound = True
-                    break
-                unbound = unbound and bool(ctx)
-            if not bound and unbound:
+            contexts = [_entity_context(ev.sents, k, ev.names) for sc, k in holders
+                        if sc >= top - settings.number_clause_margin]
+            if contexts and all(ctx and not any(_same_entity(n, c) for n in known for c in ctx) for ctx in contexts):
                 problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
     return problems
 
