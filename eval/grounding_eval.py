@@ -138,7 +138,7 @@ def run_checks(records: list[GroundingRecord], settings: Settings | None = None,
                         seen.add(c["text"])
                         docs.append(Document(f"g{len(docs)}", c["text"], c.get("title") or "t", "grounding"))
             svc.ingester.ingest_documents(docs, origin="grounding-eval")
-            if emb.backend != "hash":
+            if emb.backend != "hash" and s.llm.grounding.semantic:
                 svc.llm.similarity = embedder_similarity(CachedEmbedder(build_embedder(emb)))
             for r in records:
                 hits = _hits(r)
@@ -223,7 +223,7 @@ def evaluate_grounding(path: str | Path = DEFAULT_SET, limit: int | None = None,
     verdicts = run_checks(records, s, emb)
     out = summarise(verdicts, first, second)
     out["dataset"] = str(path)
-    out["embedding"] = emb.backend
+    out["embedding"] = emb.backend if s.llm.grounding.semantic else f"{emb.backend} (semantic support off: lexical)"
     out["errors"] = [{"id": v.record.id, "style": v.record.style, "good": v.record.good, "evidence": round(v.evidence, 3),
                       "problems": v.problems[:4]}
                      for v in verdicts if v.accepted != v.record.good]

@@ -95,7 +95,7 @@ class GroundingSettings(BaseModel):
         True, description="organisations, people and products named in a sentence must appear in a cited chunk"
     )
     semantic: bool = Field(
-        True, description="judge support also by embedding similarity when a real embedder is loaded "
+        False, description="judge support also by embedding similarity when a real embedder is loaded "
                           "(the hash embedder of plumbing tests has none: lexical only)"
     )
     min_semantic: float = Field(

@@ -33,6 +33,7 @@ _DATE_SLASH = re.compile(r"(?<![\d./])(\d{1,2})/(\d{1,2})(?![\d./])")
 _DATE_Y = re.compile(r"(?<!\d)(\d{4})\s*年(?!\s*\d{1,2}\s*月)")
 _DATE_M = re.compile(r"(?<![\d.])(\d{1,2})\s*月(?!\s*\d)")
 _DATE_D = re.compile(r"(?<![\d.月])(\d{1,2})\s*[日号]")
+_CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
 _PCT_CN = re.compile(rf"百分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
 _ARABIC = re.compile(
@@ -121,6 +122,11 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
                 continue
             take(m.start(), m.end())
             out.append(Quantity(m.group(0), m.start(), "date", date=(y, mo, d)))
+    for m in _CN_YEAR.finditer(t):  # 二〇二四年
+        y = cn_to_number(m.group(1))
+        if y is not None and free(m.start(), m.end()):
+            take(m.start(), m.end())
+            out.append(Quantity(m.group(0), m.start(), "date", date=(int(y), None, None)))
     for m in _PCT_CN.finditer(t):
         v = cn_to_number(m.group(1)) if not m.group(1)[0].isdigit() else float(m.group(1))
         if v is not None and free(m.start(), m.end()):

@@ -47,6 +47,9 @@ _CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
 # a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
 _CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉)\S)")
 _DECOR = re.compile(r"[*_`#>]+")
+#: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
+_CONNECTIVE = re.compile(r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
+                         r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?)[，,：:]?")
 
 # ---- refusals: a family of phrasings, recognised sentence by sentence ------------------------------------
 _SOURCE = r"(?:资料|材料|文档|文本|文件|内容|参考|上下文|段落|片段|来源|信息|原文|报道|文章|检索|提供的|所给|给定|给出的|现有|以上|上述)"
@@ -240,6 +243,34 @@ def entities(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+#: verbs of announcing and saying: the noun phrase right before one is who acts (阿里云宣布, 字节跳动表示)
+_SAY_VERBS = frozenset("宣布 公布 表示 称 发布 推出 下调 上调 跟进 指出 认为 透露 强调 提到 回应 披露 公告 声明 降价 涨价".split())
+_SUBJECT_TAGS = ("n", "nz", "nt", "nr", "nrt", "nrfg", "ns", "eng", "vn", "j")
+_ADVERBS = frozenset("也 还 则 再次 随后 迅速 正式 已 已经 近日 今日 日前 首先 同样 率先 也已 亦 又 曾".split())
+
+
+def subjects(text: str) -> list[str]:
+    """Who acts in `text`: the run of nouns before a verb of announcing or saying, jieba's tags being too sparse
+    for company and product names (字节跳动 is 字节/n + 跳动/vn)."""
+    words = _tagged(_nfkc(strip_markers(text)))
+    out: list[str] = []
+    for i, (w, _) in enumerate(words):
+        if w not in _SAY_VERBS:
+            continue
+        j = i - 1
+        while j >= 0 and words[j][0] in _ADVERBS:
+            j -= 1
+        run: list[str] = []
+        while j >= 0 and len(run) < 3 and words[j][1].startswith(_SUBJECT_TAGS) and words[j][0].strip() \
+                and words[j][1] != "r":
+            run.insert(0, words[j][0])
+            j -= 1
+        name = "".join(run)
+        if len(name) >= 2 and name.lower() not in _GENERIC and name not in ("资料", "数据", "报告", "文章", "消息"):
+            out.append(name)
+    return out
+
+
 def _named_in(name: str, text: str) -> bool:
     """`name` occurs in `text` (case-folded), or every jieba word of it does (腾讯混元 in 腾讯云…混元-lite)."""
     low = _nfkc(text).lower()
@@ -388,7 +419,7 @@ class _Evidence:
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
         self.text = "\n".join(texts)
-        self.names = list(dict.fromkeys(n for t in texts for n in entities(t)))
+        self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
         for k, s in enumerate(self.sents):
             prev = ""
@@ -440,7 +471,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         context = _word_units(_clause_of(body, q))
         if len(context) < 4:
             context = whole
-        scored = [(_dice(context, cu), k, qs) for k, _, cu, qs in ev.clauses]
+        # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several)
+        scored = [(_recall(cu, context) if cu else 0.0, k, qs) for k, _, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         if not holders:
             problems.append(f"number {q.text} not in the cited chunk(s)")
@@ -451,7 +483,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if rival - top >= settings.number_clause_margin:
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
             continue
-        known = [n for n in claim_names if any(_same_entity(n, m) for m in ev.names)]
+        # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
+        clause = _clause_of(body, q)
+        local = [n for n in claim_names if n.lower() in clause.lower()]
+        known = [n for n in local if any(_same_entity(n, m) for m in ev.names)]
         if known:
             contexts = [_entity_context(ev.sents, k, ev.names) for sc, k in holders
                         if sc >= top - settings.number_clause_margin]
@@ -490,8 +525,9 @@ def check_grounding(
     for c in claims:
         short = _short(c.text)
         body = _body(c.text)
+        summary = False
         if not c.refs and answer_refs:  # an uncited summary sentence is checked against everything cited
-            c.refs, c.inherited = list(answer_refs), True
+            c.refs, c.inherited, summary = list(answer_refs), True, True
         if not c.refs:
             c.problems.append(f"sentence without citation: {short}")
             continue
@@ -504,7 +540,10 @@ def check_grounding(
         ev = evs.get(known)
         if ev is None:
             ev = evs[known] = _Evidence([given[n] for n in known])
-        c.lexical, best = ev.lexical(body)
+        claim_text = _CONNECTIVE.sub("", body)
+        c.lexical, best = ev.lexical(claim_text)
+        if summary:  # a closing summary may merge what several chunks say
+            c.lexical = max(c.lexical, _recall(_word_units(claim_text), _word_units(ev.text)))
         if c.lexical < settings.min_support:
             if method == "lexical+semantic" and c.lexical >= settings.min_support_semantic_floor:
                 pending_semantic.append((c, ev, body))
@@ -517,7 +556,7 @@ def check_grounding(
             if missing:
                 c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
         if settings.check_numbers:
-            c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, names, settings))
+            c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, [*names, *subjects(body)], settings))
     if pending_semantic and similarity is not None:
         for c, ev, body in pending_semantic:
             sims = similarity([body], ev.windows)
