@@ -144,7 +144,7 @@ def run_checks(records: list[GroundingRecord], settings: Settings | None = None,
                 hits = _hits(r)
                 evidence = svc.llm._evidence(r.question, hits)
                 given = {n: h.chunk.text for n, h in enumerate(hits, start=1)}
-                verdict = svc.llm.check(r.answer, given, evidence)
+                verdict = svc.llm.check(r.answer, given, evidence, r.question)
                 prompt = pack_prompt(r.question, hits, 128000, s.llm.max_output_tokens, s.llm.prompt_reserve_tokens)
                 inp = prompt.input_tokens if prompt is not None else estimate_tokens(
                     r.question + "".join(c["text"] for c in r.chunks))
@@ -162,7 +162,8 @@ def _rates(verdicts: Iterable[Verdict]) -> dict[str, Any]:
     fe = sum(not v.accepted for v in good)
     miss = sum(v.accepted for v in bad)
     return {"answers": len(vs), "good": len(good), "bad": len(bad),
-            "good_accepted": len(good) - fe, "good_escalated": fe, "bad_accepted": miss, "bad_escalated": len(bad) - miss,
+            "good_accepted": len(good) - fe, "good_escalated": fe, "bad_accepted": miss,
+            "bad_escalated": len(bad) - miss,
             "false_escalation_rate": round(fe / len(good), 4) if good else None,
             "miss_rate": round(miss / len(bad), 4) if bad else None}
 
@@ -224,7 +225,8 @@ def evaluate_grounding(path: str | Path = DEFAULT_SET, limit: int | None = None,
     out = summarise(verdicts, first, second)
     out["dataset"] = str(path)
     out["embedding"] = emb.backend if s.llm.grounding.semantic else f"{emb.backend} (semantic support off: lexical)"
-    out["errors"] = [{"id": v.record.id, "style": v.record.style, "good": v.record.good, "evidence": round(v.evidence, 3),
+    out["errors"] = [{"id": v.record.id, "style": v.record.style, "good": v.record.good,
+                      "evidence": round(v.evidence, 3),
                       "problems": v.problems[:4]}
                      for v in verdicts if v.accepted != v.record.good]
     return out

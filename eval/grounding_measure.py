@@ -76,7 +76,8 @@ def report(rows: list[dict[str, Any]]) -> dict[str, Any]:
             pos = [r[key] for r in sel if r["good"]]
             neg = [r[key] for r in sel if not r["good"]]
             t, acc = best_threshold(pos, neg)
-            entry[key] = {"auc": round(auc(pos, neg), 4), "best_threshold": round(t, 3), "balanced_accuracy": round(acc, 4)}
+            entry[key] = {"auc": round(auc(pos, neg), 4), "best_threshold": round(t, 3),
+                          "balanced_accuracy": round(acc, 4)}
         out[part] = entry
     return out
 
@@ -101,7 +102,8 @@ def main() -> None:
     else:
         for part, e in rep.items():
             print(f"{part}: {e['good']} good vs {e['bad']} unsupported | " + " | ".join(
-                f"{k} AUC {e[k]['auc']:.3f}, best t {e[k]['best_threshold']:.3f} -> {100 * e[k]['balanced_accuracy']:.1f}%"
+                f"{k} AUC {e[k]['auc']:.3f}, best t {e[k]['best_threshold']:.3f} -> "
+                f"{100 * e[k]['balanced_accuracy']:.1f}%"
                 for k in ("lexical", "semantic")))
 
 

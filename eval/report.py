@@ -165,9 +165,14 @@ def build_report(settings, out_dir: Path, datasets: tuple[str, ...] = ("cmrc2018
     if grounding_dataset:
         from eval.grounding_eval import evaluate_grounding
 
-        grounding = evaluate_grounding(grounding_dataset, limit=limit, settings=settings)
-        plots["grounding"] = "grounding.png"
-        plot_grounding(grounding, out_dir / plots["grounding"])
+        try:
+            grounding = evaluate_grounding(grounding_dataset, limit=limit, settings=settings)
+        except ValueError as exc:  # e.g. no paid cheap/strong provider configured to price the cascade
+            grounding = None
+            print(f"grounding eval skipped: {exc}")
+        if grounding:
+            plots["grounding"] = "grounding.png"
+            plot_grounding(grounding, out_dir / plots["grounding"])
     report = {"retrieval": retrieval, "answers": answers, "grounding": grounding, "plots": plots}
     (out_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (out_dir / "report.md").write_text(_markdown(report), encoding="utf-8")

@@ -91,6 +91,10 @@ class GroundingSettings(BaseModel):
                                       "matches the claim's clause by this much (Dice of bigrams) better than any "
                                       "clause stating it"
     )
+    number_clause_enough: float = Field(
+        0.6, ge=0, le=1, description="a clause stating the number that holds this share of its words' weight in "
+                                     "the claim's clause is where the number comes from, whatever else matches"
+    )
     check_entities: bool = Field(
         True, description="organisations, people and products named in a sentence must appear in a cited chunk"
     )

@@ -24,7 +24,8 @@ C1 = ("最先下场的巨头是字节跳动，5月15日字节公布了豆包主�
       "“1块钱可以买200万tokens，相当于5本《新华字典》的文字量。”")
 C2 = ("以GPT-3.5系列的输入成本为例，2023年3月首次降价90%，6月再次降价25%，到了2024年2月，进行第三次降价50%。"
       "Kimi每个用户的获客成本达到12-13元，结合它17805的日均下载量，Kimi每天的获客成本将烧掉至少20万元。")
-C3 = "“国内常看到ofo式的疯狂降价，双输的打法。”近日李开复“对大模型价格战”发表了看法。他强调，对于大模型公司，技术仍是最重要的。"
+C3 = ("“国内常看到ofo式的疯狂降价，双输的打法。”近日李开复“对大模型价格战”发表了看法。"
+      "他强调，对于大模型公司，技术仍是最重要的。")
 GIVEN = {1: C1, 2: C2, 3: C3}
 
 
@@ -57,7 +58,8 @@ def test_markers_normalised_and_streamed_alike() -> None:
 
 
 def test_marker_after_closing_quote_belongs_to_the_sentence() -> None:
-    assert split_sentences("他说：“这是双输的打法。”[3]技术最重要[3]。") == ["他说：“这是双输的打法[3]”。", "技术最重要[3]。"]
+    expected = ["他说：“这是双输的打法[3]”。", "技术最重要[3]。"]
+    assert split_sentences("他说：“这是双输的打法。”[3]技术最重要[3]。") == expected
     assert check("李开复说：“国内常看到ofo式的疯狂降价，双输的打法。”[3]").ok
 
 
@@ -159,3 +161,12 @@ def test_eval_grounding_ci_slice(capsys) -> None:
     assert o["answers"] == 30 and o["good"] and o["bad"]
     # the check separates the labels: far more bad answers escalated than good ones
     assert o["bad_escalated"] / o["bad"] > 2 * o["good_escalated"] / o["good"]
+
+
+def test_report_plots_the_grounding_eval(tmp_path) -> None:
+    from eval.grounding_eval import evaluate_grounding
+    from eval.report import plot_grounding
+
+    result = evaluate_grounding(FIXTURE, embedding="hash")
+    plot_grounding(result, tmp_path / "grounding.png")
+    assert (tmp_path / "grounding.png").stat().st_size > 5000

@@ -69,6 +69,7 @@ class _Run:
     cost: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    question: str = ""  # what the grounding check reads the answer against
 
 
 class LLMAnswerService:
@@ -199,11 +200,11 @@ class LLMAnswerService:
                     "output_tokens": out}
         return None
 
-    def check(self, text: str, given: dict[int, str], evidence: float | None) -> GroundingResult:
+    def check(self, text: str, given: dict[int, str], evidence: float | None, question: str = "") -> GroundingResult:
         """The grounding verdict on one answer text (what decides accept or escalate; `rag eval grounding` too)."""
         if not self.settings.grounding.enabled:
             return GroundingResult(True, False)
-        return check_grounding(text, given, evidence, self.settings.grounding, self.similarity)
+        return check_grounding(text, given, evidence, self.settings.grounding, self.similarity, question)
 
     # ---- internals ----------------------------------------------------------------------------------------
 
@@ -322,7 +323,7 @@ class LLMAnswerService:
         run.input_tokens += inp
         run.output_tokens += out
         given = {n: hit.chunk.text for n, hit in cand.prompt.given.items()}
-        verdict = self.check(completion.text, given, evidence)
+        verdict = self.check(completion.text, given, evidence, run.question)
         sink.append(_Attempt(cand, completion, inp, out, estimated, cost, verdict))
 
     def _attempt_entry(self, att: _Attempt, outcome: str, reason: str = "") -> dict[str, Any]:
@@ -363,7 +364,7 @@ class LLMAnswerService:
 
     def _run(self, question: str, hits: list[Hit], streaming: bool) -> Iterator[dict[str, Any]]:
         started = time.perf_counter()
-        run = _Run()
+        run = _Run(question=question)
         usable = [p for p in self.settings.providers if not not_configured_reason(p)]
         if not usable:
             yield from self._emit_fallback(question, hits, "no provider configured", run, started, streaming)

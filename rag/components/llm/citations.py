@@ -14,7 +14,8 @@ MAX_CHUNK = 99
 #: a range wider than this is not a citation range (`[2023-2024]`)
 MAX_RANGE = 12
 
-_LABEL = r"(?:参考资料|参考文献|参考|资料|来源|文档|文献|材料|片段|段落|引用|引文|上下文|citation|cite|ref|source|doc|context)"
+_LABEL = (r"(?:参考资料|参考文献|参考|资料|来源|文档|文献|材料|片段|段落|引用|引文|上下文|"
+          r"citation|cite|ref|source|doc|context)")
 _NUM = r"(?:[1-9]\d?)"
 _SEP = r"\s*(?:[,，、;；/]|和|及|与|\]\s*\[)\s*"
 _RANGE = r"\s*[-–—~～至到]\s*"

@@ -38,7 +38,9 @@ _MARKERS_AFTER_QUOTE = re.compile(rf"([”’\"」』])({_MARKER_RUN})")
 _CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
 _ASCII_WORD = re.compile(r"[A-Za-z]+[A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*|\d+(?:\.\d+)?")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*+•·]\s+|\d{1,2}\s*[.、)）](?!\d)\s*|[（(]\d{1,2}[)）]\s*|[一二三四五六七八九十]+、\s*)")
+_LIST_PREFIX = re.compile(
+    r"^\s*(?:[-*+•·]\s+|\d{1,2}\s*[.、)）](?!\d)\s*|[（(]\d{1,2}[)）]\s*|[一二三四五六七八九十]+、\s*)"
+)
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]{1,40}\*\*\s*[:：]?\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
@@ -48,29 +50,34 @@ _CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
 _CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉)\S)")
 _DECOR = re.compile(r"[*_`#>]+")
 #: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
-_CONNECTIVE = re.compile(r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
-                         r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?)[，,：:]?")
+_CONNECTIVE = re.compile(
+    r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
+    r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?)[，,：:]?"
+)
 
 # ---- refusals: a family of phrasings, recognised sentence by sentence ------------------------------------
-_SOURCE = r"(?:资料|材料|文档|文本|文件|内容|参考|上下文|段落|片段|来源|信息|原文|报道|文章|检索|提供的|所给|给定|给出的|现有|以上|上述)"
-_NEG = r"(?:没有|没|未|无|并未|并没有|不包含|不涉及|未能|无法|不能|难以|不足以|缺少|缺乏|尚未|暂无|找不到|查不到|并不|不)"
+_SOURCE = (r"(?:资料|材料|文档|文本|文件|内容|参考|上下文|段落|片段|来源|信息|原文|报道|文章|检索|"
+           r"提供的|所给|给定|给出的|现有|以上|上述)")
+_NEG = (r"(?:没有|没|未|无|并未|并没有|不包含|不涉及|未能|无法|不能|难以|不足以|缺少|缺乏|尚未|暂无|找不到|查不到|"
+        r"并不|不)")
 _WHAT = (r"(?:提及|提到|说明|涉及|包含|记载|记录|给出|披露|显示|公布|透露|明确|具体|列出|找到|查到|回答|解答|得知|确定|"
          r"判断|得出|确认|获知|知道|提供|相关|包括|有关|关于|介绍|描述|指出|谈到|数据|信息|内容|答案|依据)")
 _REFUSAL_RES = (
     re.compile(rf"{_SOURCE}.{{0,30}}?{_NEG}.{{0,24}}?{_WHAT}"),
-    re.compile(rf"^(?:但是?|不过|然而|可是|只是)?(?:并|却|也)?(?:没有|未|无)(?:提供|给出|提到|提及|涉及|说明|关于|相关)?"
-               rf".{{0,20}}(?:数据|信息|数字|说明|记载|内容|细节|答案)[。.]?$"),
+    re.compile(r"^(?:但是?|不过|然而|可是|只是)?(?:并|却|也)?(?:没有|未|无)"
+               r"(?:提供|给出|提到|提及|涉及|说明|关于|相关)?.{0,20}(?:数据|信息|数字|说明|记载|内容|细节|答案)[。.]?$"),
     re.compile(rf"{_NEG}.{{0,6}}?(?:从|根据|依据|基于|在).{{0,16}}?{_SOURCE}.{{0,20}}?{_WHAT}"),
     re.compile(r"(?:无法回答|无从得知|不得而知|无法得知|无从判断|无法判断|无法确定|无法给出|无法提供|未能找到|没有找到|"
                r"未找到|找不到|查无|暂无相关|没有相关|没有关于|未提及|没有提及|未提到|没有提到|未涉及|没有涉及|并未说明|"
                r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围)"),
     re.compile(r"\b(?:not (?:mentioned|provided|found|stated|included)|does(?: not|n't) (?:mention|contain|say|"
-               r"provide|include|cover|specify|state|give)|cannot (?:be )?(?:answer|determine|found)|no (?:relevant )?information|(?:is|are) not (?:available|given|specified))\b", re.I),
+               r"provide|include|cover|specify|state|give)|cannot (?:be )?(?:answer|determine|found)|"
+               r"no (?:relevant )?information|(?:is|are) not (?:available|given|specified))\b", re.I),
 )
 _APOLOGY = re.compile(r"^(?:抱歉|很抱歉|对不起|非常抱歉|遗憾|很遗憾|sorry)")
 #: advice and courtesy around an answer (建议查阅官网…, 希望对您有帮助): they state no fact about the topic
-_META = re.compile(r"^(?:建议|如需|如果您?需要|如您|若需|希望|欢迎|请参阅|请查阅|可以查阅|您可以|如有|以上(?:信息|内容|回答|就是)|"
-                   r"仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
+_META = re.compile(r"^(?:建议|如需|如果您?需要|如您|若需|希望|欢迎|请参阅|请查阅|可以查阅|您可以|如有|"
+                   r"以上(?:信息|内容|回答|就是)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
 
 # ---- entities -----------------------------------------------------------------------------------------------
 _ENTITY_FLAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
@@ -244,7 +251,9 @@ def entities(text: str) -> list[str]:
 
 
 #: verbs of announcing and saying: the noun phrase right before one is who acts (阿里云宣布, 字节跳动表示)
-_SAY_VERBS = frozenset("宣布 公布 表示 称 发布 推出 下调 上调 跟进 指出 认为 透露 强调 提到 回应 披露 公告 声明 降价 涨价".split())
+_SAY_VERBS = frozenset(
+    "宣布 公布 表示 称 发布 推出 下调 上调 跟进 指出 认为 透露 强调 提到 回应 披露 公告 声明 降价 涨价".split()
+)
 _SUBJECT_TAGS = ("n", "nz", "nt", "nr", "nrt", "nrfg", "ns", "eng", "vn", "j")
 _ADVERBS = frozenset("也 还 则 再次 随后 迅速 正式 已 已经 近日 今日 日前 首先 同样 率先 也已 亦 又 曾".split())
 
@@ -295,7 +304,7 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "heading"
     if refusal_sentence(sentence):
         return "refusal"
-    if body.endswith((":", "：")) and not markers_in(sentence) and not quantities(body):
+    if body.endswith((":", "：")) and not markers_in(sentence) and all(q.kind == "date" for q in quantities(body)):
         return "lead_in"
     if _META.match(body) and not quantities(body):
         return "meta"
@@ -422,15 +431,24 @@ class _Evidence:
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
         for k, s in enumerate(self.sents):
-            prev = ""
-            for m in _CLAUSE.finditer(s):
-                c = m.group(0)
+            parts = [m.group(0) for m in _CLAUSE.finditer(s)]
+            for i, c in enumerate(parts):
                 cu = _word_units(c)
-                if len(cu) < 3:  # too short to match on (第四季度交付：405278辆): read it with the clause before
-                    cu |= _word_units(prev)
+                if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
+                    cu = cu | _word_units("".join(parts[max(0, i - 2) : i + 2]))  # the clauses around it
                 self.clauses.append((k, c, cu, quantities(c, liberal=True)))
-                prev = c
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
+        df: dict[str, int] = {}
+        for _, _, cu, _ in self.clauses:
+            for u in cu:
+                df[u] = df.get(u, 0) + 1
+        n = max(len(self.clauses), 1)
+        self._idf = {u: float(np.log(1 + n / d)) for u, d in df.items()}
+
+    def weighted_recall(self, part: set[str], whole: set[str]) -> float:
+        """Share of `part`'s weight (IDF over the chunk's clauses) that `whole` holds."""
+        total = sum(self._idf.get(u, 1.0) for u in part)
+        return sum(self._idf.get(u, 1.0) for u in part if u in whole) / total if total else 0.0
 
     def lexical(self, body: str) -> tuple[float, int]:
         claim = _word_units(body)
@@ -452,7 +470,8 @@ def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
-def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings) -> list[str]:
+def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
+                   given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
     figure of the same kind matches the claim's clause clearly better than every clause stating this one, the
     figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
@@ -460,6 +479,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     problems: list[str] = []
     whole = _word_units(body)
     for q in quantities(body):
+        if any(same_quantity(q, x) for x in given_quantities):
+            continue  # the question's own figure (2021赛季…): a premise restated, not a claim
         if q.kind == "date":
             values = {x.date for x in ev.all_quantities if x.kind == "date" and _same_fields(x, q)}
             if not values:  # the chunk states no date of this kind (the year is the document's): nothing to check
@@ -471,8 +492,9 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         context = _word_units(_clause_of(body, q))
         if len(context) < 4:
             context = whole
-        # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several)
-        scored = [(_recall(cu, context) if cu else 0.0, k, qs) for k, _, cu, qs in ev.clauses]
+        # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
+        # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
+        scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         if not holders:
             problems.append(f"number {q.text} not in the cited chunk(s)")
@@ -480,7 +502,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         top = max(sc for sc, _ in holders)
         rival = max((sc for sc, _, qs in scored
                      if any(_rival(x, q) for x in qs) and not any(same_quantity(q, x) for x in qs)), default=0.0)
-        if rival - top >= settings.number_clause_margin:
+        if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough:
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
             continue
         # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
@@ -501,6 +523,7 @@ def check_grounding(
     evidence: float | None,
     settings: GroundingSettings,
     similarity: Similarity | None = None,
+    question: str = "",
 ) -> GroundingResult:
     """Each claim must be covered by a given chunk that supports it; refusals only on weak evidence."""
     cited_all = markers_in(answer)
@@ -521,6 +544,7 @@ def check_grounding(
         return GroundingResult(not problems, True, cited, problems, checks, method)
     answer_refs = cited_all
     evs: dict[tuple[int, ...], _Evidence] = {}
+    asked = quantities(question, liberal=True) if question else []
     pending_semantic: list[tuple[SentenceCheck, _Evidence, str]] = []
     for c in claims:
         short = _short(c.text)
@@ -556,7 +580,8 @@ def check_grounding(
             if missing:
                 c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
         if settings.check_numbers:
-            c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, [*names, *subjects(body)], settings))
+            c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, [*names, *subjects(body)], settings,
+                                                                      asked))
     if pending_semantic and similarity is not None:
         for c, ev, body in pending_semantic:
             sims = similarity([body], ev.windows)
