@@ -169,7 +169,9 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             continue
         has_unit = any(ch in "十百千万亿点" for ch in s)
         nxt = t[m.end() : m.end() + 1]
-        if not liberal and not (has_unit and len(s) >= 2):
+        # an answer's lone 二…九 counts before a measure word (三年内, 五家); 一 rarely states a count (一家公司)
+        counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(r"[个名位家款本次倍项种条人年月天周届轮]", nxt)
+        if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
         if liberal and not has_unit and len(s) == 1 and not re.match(r"[个名位家款本次倍年月日号项种条人元块%]", nxt):
             continue
@@ -206,8 +208,9 @@ def same_quantity(claim: Quantity, source: Quantity) -> bool:
         return False
     approx = claim.approx or source.approx
     if claim.kind == "percent" or source.kind == "percent":
+        # 约4.2% is 4.2% rounded, not anything within 5% of it: percentages are compared to their written digits
         return claim.kind == source.kind and _close(claim.value, source.value, claim.precision, source.precision,
-                                                    approx)
+                                                    False)
     if claim.kind == "money" and source.kind == "money":
         return _close(claim.value, source.value, claim.precision, source.precision, approx)
     return any(_close(a, b, claim.precision, source.precision, approx)
