@@ -74,10 +74,11 @@ class GroundingSettings(BaseModel):
 
     enabled: bool = Field(True, description="check citations and support; off accepts any answer")
     min_support: float = Field(
-        0.3,
+        0.35,
         ge=0,
         le=1,
-        description="share of a sentence's character bigrams that its cited chunks must contain",
+        description="share of a sentence's word bigrams that its best window of one or two cited chunk sentences "
+                    "must contain",
     )
     min_sentence_chars: int = Field(
         6, ge=1, description="sentences with fewer CJK/alphanumeric characters need no citation"
