@@ -144,6 +144,9 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         whole, frac, mult, unit = m.group(1), m.group(2) or "", m.group(3), m.group(4)
         if "," in whole and re.fullmatch(r"\d{1,3}(?:,\d{3})+", whole) is None:
             continue
+        if (whole.startswith("0") and len(whole) >= 3 and not frac) or re.search(r"\d-$", t[: m.start()]) \
+                and len(whole) >= 5:
+            continue  # a phone number or code (0513-81658162), not a quantity
         after = t[m.end() : m.end() + 6]
         if re.match(r"[A-Za-z]", after) and not _UNIT_WORDS.match(after):
             continue

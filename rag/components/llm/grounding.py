@@ -420,10 +420,22 @@ def _same_entity(a: str, b: str) -> bool:
     return a in b or b in a
 
 
+def _unwrap(text: str) -> str:
+    """Join the hard line wraps of PDF prose (主营业务毛利率\n22.27%) but keep table rows (fields split by spaces)
+    on their own lines."""
+    lines = text.split("\n")
+    out = lines[0] if lines else ""
+    for prev, line in zip(lines, lines[1:], strict=False):
+        tabular = bool(re.search(r"\S\s+\S", prev.strip())) or bool(re.search(r"\S\s+\S", line.strip()))
+        out += ("\n" if tabular or not prev.strip() or not line.strip() else "") + line
+    return out
+
+
 class _Evidence:
     """The sentences and clauses of the chunks that cover one claim, with their quantities and names."""
 
     def __init__(self, texts: Sequence[str]) -> None:
+        texts = [_unwrap(t) for t in texts]
         self.sents: list[str] = [s for t in texts for s in _chunk_sentences(t)]
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
