@@ -52,7 +52,9 @@ _DECOR = re.compile(r"[*_`#>]+")
 #: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
 _CONNECTIVE = re.compile(
     r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
-    r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?)[，,：:]?"
+    r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?|"
+    # attribution frames say who holds a view, not what the view is: 在他看来，…; 据他介绍，…
+    r"在[^，,。]{1,12}看来|据[^，,。]{1,12}(?:介绍|表示|透露|称|分析|解读))[，,：:]?"
 )
 
 # ---- refusals: a family of phrasings, recognised sentence by sentence ------------------------------------
