@@ -176,7 +176,7 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(r"[个名位家款本次倍项种条人年月天周届轮]", nxt)
         if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
-        if liberal and not has_unit and len(s) == 1 and not re.match(r"[个名位家款本次倍年月日号项种条人元块%]", nxt):
+        if liberal and not has_unit and len(s) == 1 and not re.match(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所]", nxt):
             continue
         v = cn_to_number(s)
         if v is None:

@@ -471,6 +471,19 @@ class _Evidence:
         return (scores[best] if scores else 0.0), best
 
 
+#: a clause stating another figure must match the claim's clause at least this well to show it is misplaced
+_RIVAL_FLOOR = 0.4
+_RELATIVE_YEAR = re.compile(r"上年|去年|上一年|前一年|同比|较上年|比上年")
+
+
+def _relative_year(q: Quantity, ev: _Evidence) -> bool:
+    """A year the passage names relatively: 2020年 where it says 上年/同比 about 2021 (比2020年少了 for 比上年减少)."""
+    if q.kind != "date" or q.date[0] is None or q.date[1] is not None:
+        return False
+    years = {x.date[0] for x in ev.all_quantities if x.kind == "date" and x.date[0] is not None}
+    return q.date[0] + 1 in years and bool(_RELATIVE_YEAR.search(ev.text))
+
+
 def _same_fields(a: Quantity, b: Quantity) -> bool:
     return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
 
@@ -500,7 +513,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
             if not values:  # the chunk states no date of this kind (the year is the document's): nothing to check
                 continue
             if len(values) == 1:  # one year (or date) stated for the whole passage: anywhere will do
-                if not any(same_quantity(q, x) for x in ev.all_quantities):
+                if not any(same_quantity(q, x) for x in ev.all_quantities) and not _relative_year(q, ev):
                     problems.append(f"date {q.text} not in the cited chunk(s)")
                 continue
         context = _word_units(_clause_of(body, q))
@@ -511,12 +524,14 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            problems.append(f"number {q.text} not in the cited chunk(s)")
+            if not _relative_year(q, ev):
+                problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
         top = max(sc for sc, _ in holders)
         rival = max((sc for sc, _, qs in scored
                      if any(_rival(x, q) for x in qs) and not any(same_quantity(q, x) for x in qs)), default=0.0)
-        if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough:
+        if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
+                and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
             continue
         # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
