@@ -33,6 +33,8 @@ _DATE_SLASH = re.compile(r"(?<![\d./])(\d{1,2})/(\d{1,2})(?![\d./])")
 _DATE_Y = re.compile(r"(?<!\d)(\d{4})\s*年(?!\s*\d{1,2}\s*月)")
 _DATE_M = re.compile(r"(?<![\d.])(\d{1,2})\s*月(?!\s*\d)")
 _DATE_D = re.compile(r"(?<![\d.月])(\d{1,2})\s*[日号]")
+#: measure words after which a passage's lone Chinese digit is a count (三本, 第三次, 提前三轮)
+_MEASURE = re.compile(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所]")
 _CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
 _PCT_CN = re.compile(rf"百分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
@@ -176,7 +178,7 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(r"[个名位家款本次倍项种条人年月天周届轮]", nxt)
         if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
-        if liberal and not has_unit and len(s) == 1 and not re.match(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所]", nxt):
+        if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):
             continue
         v = cn_to_number(s)
         if v is None:
