@@ -169,10 +169,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _eval_grounding(args: argparse.Namespace, settings: Settings) -> int:
     """`rag eval grounding`: the service's citation check over a labelled set of LLM answers, and the cost."""
-    from eval.grounding_eval import evaluate_grounding, format_grounding
+    from eval.grounding_eval import DEFAULT_SET, evaluate_grounding, format_grounding
 
     try:
-        result = evaluate_grounding(args.dataset, limit=args.limit, embedding=args.embedding, cheap=args.cheap,
+        result = evaluate_grounding(args.dataset or DEFAULT_SET, limit=args.limit, embedding=args.embedding, cheap=args.cheap,
                                     strong=args.strong, settings=settings)
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--json", action="store_true", help="print one JSON object")
         r.set_defaults(func=cmd_eval)
     r = es.add_parser("grounding", help="the LLM citation check on labelled answers: escalations, misses, cost")
-    r.add_argument("--dataset", default="eval/data/grounding_set.jsonl", help="JSONL of labelled answers")
+    r.add_argument("--dataset", default=None, help="JSONL of labelled answers (default: eval/data/grounding_set.jsonl)")
     r.add_argument("--limit", type=int, default=None, help="use only the first N answers")
     r.add_argument("--embedding", default=None, help="embedding backend for sentence similarity (default: configured)")
     r.add_argument("--cheap", default=None, help="provider that answers first (default: cheapest paid cheap tier)")
