@@ -172,8 +172,8 @@ def _eval_grounding(args: argparse.Namespace, settings: Settings) -> int:
     from eval.grounding_eval import DEFAULT_SET, evaluate_grounding, format_grounding
 
     try:
-        result = evaluate_grounding(args.dataset or DEFAULT_SET, limit=args.limit, embedding=args.embedding, cheap=args.cheap,
-                                    strong=args.strong, settings=settings)
+        result = evaluate_grounding(args.dataset or DEFAULT_SET, limit=args.limit, embedding=args.embedding,
+                                    cheap=args.cheap, strong=args.strong, settings=settings)
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
     print(json.dumps(result, ensure_ascii=False) if args.json else format_grounding(result))
