@@ -110,6 +110,10 @@ class GroundingSettings(BaseModel):
     min_support_semantic_floor: float = Field(
         0.15, ge=0, le=1, description="below this overlap no similarity rescues a sentence"
     )
+    refusal_named_support: float = Field(
+        0.8, ge=0, le=1, description="a refusal is a grounding failure when one given sentence holds this share of "
+                                     "what the refusal says is missing (1: off)"
+    )
     strong_evidence: float = Field(
         0.95, ge=0, le=1, description="a refusal is a grounding failure when one retrieved sentence holds at least "
                                       "this share of the question's content-word weight"

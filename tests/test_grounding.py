@@ -131,6 +131,8 @@ def test_refusal_beside_claims_exempts_nothing() -> None:
     hedged = check("资料没有直接给出Kimi的亏损，但据推算Kimi每年亏损约5亿元[2]。", evidence=0.2)
     assert not hedged.ok and any("5亿" in p for p in hedged.problems), hedged.problems
     assert not check("资料中没有找到相关信息。", evidence=1.0).ok  # one sentence states the whole answer
+    named = check("资料中没有提到李开复对大模型价格战的看法。", evidence=0.2)  # it is right there in [3]
+    assert named.refused and not named.ok and "missing" in named.problems[0]
 
 
 def test_question_and_function_words_are_no_evidence() -> None:

@@ -546,6 +546,30 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     return problems
 
 
+#: words of the refusal itself, not of what it says is missing
+_REFUSAL_WORDS = frozenset(
+    "资料 材料 文档 文本 内容 信息 相关 具体 数据 数字 问题 答案 回答 提供 提到 提及 涉及 说明 给出 "
+    "找到 得知 确定 记载 包含 列出 披露 明确 直接 上下文 所给 给定 现有 以上 上述 抱歉 对不起 遗憾 "
+    "无法 不能 没有 未能 并未 不足以 根据 只 仅 关于 有关 方面 情况 任何 详细 中 里".split()
+)
+
+
+def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str]) -> float:
+    """Share of what the refusal says is missing (its content words, refusal vocabulary left out) that one given
+    sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战."""
+    from rag.components.tokenize import content_terms
+
+    best = 0.0
+    sents = [_nfkc(x).lower() for t in given.values() for x in _chunk_sentences(_unwrap(t))]
+    for c in refusals:
+        terms = [t for t in content_terms(_body(c.text)) if t not in _REFUSAL_WORDS and len(t) >= 2]
+        if len(terms) < 2:
+            continue
+        for sent in sents:
+            best = max(best, sum(t in sent for t in terms) / len(terms))
+    return best
+
+
 def check_grounding(
     answer: str,
     given: dict[int, str],
@@ -570,6 +594,11 @@ def check_grounding(
         problems = []
         if evidence is not None and evidence >= settings.strong_evidence:
             problems.append(f"refused although retrieval evidence is strong ({evidence:.2f})")
+        elif settings.refusal_named_support < 1:
+            named = _refusal_named_support(content, given)
+            if named >= settings.refusal_named_support:
+                problems.append(f"refused although a given sentence holds what the refusal says is missing "
+                                f"({named:.2f})")
         return GroundingResult(not problems, True, cited, problems, checks, method)
     answer_refs = cited_all
     evs: dict[tuple[int, ...], _Evidence] = {}
