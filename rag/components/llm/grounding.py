@@ -449,7 +449,7 @@ class _Evidence:
             for i, c in enumerate(parts):
                 cu = _word_units(c)
                 if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
-                    cu = cu | _word_units("".join(parts[max(0, i - 2) : i + 2]))  # the clauses around it
+                    cu = cu | _word_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
                 self.clauses.append((k, c, cu, quantities(c, liberal=True)))
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
         df: dict[str, int] = {}
