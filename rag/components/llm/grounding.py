@@ -184,6 +184,15 @@ def _word_units(text: str) -> set[str]:
     return {u for u in units(_nfkc(text)) if not u[0].isdigit()}
 
 
+def _claim_units(text: str) -> set[str]:
+    """The words a claim's support is measured on: its quantities cut out first (they are checked by value, and
+    八千四百五十三 for 8453 would otherwise count as seven unsupported bigrams)."""
+    t = _nfkc(text)
+    for q in reversed(quantities(t)):
+        t = t[: q.start] + " " + t[q.start + len(q.text) :]
+    return _word_units(t)
+
+
 def support(sentence: str, evidence: str) -> float:
     """Share of the sentence's bigrams/words found in the evidence (recall of the sentence, 0..1)."""
     claim = units(strip_markers(sentence))
@@ -433,6 +442,10 @@ def _unwrap(text: str) -> str:
     return out
 
 
+#: a clause that states a change or share without naming what of (同比增长8.4%, 较去年同期减少4.49%)
+_BARE_FIGURE = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占)")
+
+
 class _Evidence:
     """The sentences and clauses of the chunks that cover one claim, with their quantities and names."""
 
@@ -445,11 +458,14 @@ class _Evidence:
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
         for k, s in enumerate(self.sents):
-            parts = [m.group(0) for m in _CLAUSE.finditer(s)]
+            found = list(_CLAUSE.finditer(s))
+            parts = [m.group(0) for m in found]
             for i, c in enumerate(parts):
                 cu = _word_units(c)
                 if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
                     cu = cu | _word_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
+                elif i > 0 and _BARE_FIGURE.match(c):  # 同比增长8.4% says whose growth in the clause before
+                    cu = cu | _word_units(re.split(r"[，；;：:]|,(?!\d{3})", s[: found[i].start()].rstrip("，,；;：: "))[-1])
                 self.clauses.append((k, c, cu, quantities(c, liberal=True)))
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
         df: dict[str, int] = {}
@@ -465,7 +481,7 @@ class _Evidence:
         return sum(self._idf.get(u, 1.0) for u in part if u in whole) / total if total else 0.0
 
     def lexical(self, body: str) -> tuple[float, int]:
-        claim = _word_units(body)
+        claim = _claim_units(body)
         scores = [_recall(claim, w) for w in self.window_units]
         best = int(np.argmax(scores)) if scores else 0
         return (scores[best] if scores else 0.0), best
@@ -490,7 +506,10 @@ def _same_fields(a: Quantity, b: Quantity) -> bool:
 
 def _rival(x: Quantity, q: Quantity) -> bool:
     """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
-    return _same_fields(x, q) if q.kind == "date" else x.kind != "date"
+    if q.kind == "date":
+        return _same_fields(x, q)
+    # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%
+    return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date"
 
 
 def _dice(a: set[str], b: set[str]) -> float:
@@ -625,7 +644,7 @@ def check_grounding(
         claim_text = _CONNECTIVE.sub("", body)
         c.lexical, best = ev.lexical(claim_text)
         if summary:  # a closing summary may merge what several chunks say
-            c.lexical = max(c.lexical, _recall(_word_units(claim_text), _word_units(ev.text)))
+            c.lexical = max(c.lexical, _recall(_claim_units(claim_text), _word_units(ev.text)))
         if c.lexical < settings.min_support:
             if method == "lexical+semantic" and c.lexical >= settings.min_support_semantic_floor:
                 pending_semantic.append((c, ev, body))
