@@ -413,6 +413,11 @@ def _clause_of(body: str, q: Quantity) -> str:
     pos = q.start
     for k, (a, b) in enumerate(spans):
         if a <= pos < b:
+            own = body[a:b]
+            # a clause that says what its figure is of (分布面积达15平方公里) stands alone: the clause before
+            # states another figure, whose words would make its passage clause look like this one's source
+            if len(_claim_units(own)) >= 4 and not _BARE_FIGURE.match(own):
+                return own
             return body[spans[k - 1][0] if k > 0 else a : b]
     return body
 
