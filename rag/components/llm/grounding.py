@@ -418,7 +418,12 @@ def _clause_of(body: str, q: Quantity) -> str:
             # states another figure, whose words would make its passage clause look like this one's source
             if len(_claim_units(own)) >= 4 and not _BARE_FIGURE.match(own):
                 return own
-            return body[spans[k - 1][0] if k > 0 else a : b]
+            # a bare one (同比增长8.4%, 比2020年多出83万) is about what the clauses before it name: back to
+            # the first that names something (纯电动车：10.3万辆，同比增长133.2%)
+            j = k - 1
+            while j > 0 and len(_claim_units(body[spans[j][0] : a])) < 4:
+                j -= 1
+            return body[spans[max(j, 0)][0] if k > 0 else a : b]
     return body
 
 
@@ -469,8 +474,12 @@ class _Evidence:
                 cu = _word_units(c)
                 if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
                     cu = cu | _word_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
-                elif i > 0 and _BARE_FIGURE.match(c):  # 同比增长8.4% says whose growth in the clause before
-                    cu = cu | _word_units(re.split(r"[，；;：:]|,(?!\d{3})", s[: found[i].start()].rstrip("，,；;：: "))[-1])
+                elif i > 0 and _BARE_FIGURE.match(c):  # 同比增长8.4% says whose growth in the clauses before
+                    before = [p for p in re.split(r"[，；;：:]|,(?!\d{3})", s[: found[i].start()]) if p.strip()]
+                    extra: set[str] = set()
+                    while before and len(extra) < 4:  # back to the first clause naming something
+                        extra |= _claim_units(before.pop())
+                    cu = cu | extra
                 self.clauses.append((k, c, cu, quantities(c, liberal=True)))
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
         df: dict[str, int] = {}
@@ -540,9 +549,13 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                 if not any(same_quantity(q, x) for x in ev.all_quantities) and not _relative_year(q, ev):
                     problems.append(f"date {q.text} not in the cited chunk(s)")
                 continue
-        context = _word_units(_clause_of(body, q))
+        context_text = _clause_of(body, q)
+        context = _word_units(context_text)
         if len(context) < 4:
             context = whole
+        # figures the claim's clause states besides q: a passage clause stating one of them is where that one
+        # comes from (比2020年多出83万 beside 新增就业一千二百六十九万人), no rival to q
+        beside = [x for x in quantities(context_text) if x.text != q.text]
         # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
         # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
         scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
@@ -553,7 +566,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
             continue
         top = max(sc for sc, _ in holders)
         rival = max((sc for sc, _, qs in scored
-                     if any(_rival(x, q) for x in qs) and not any(same_quantity(q, x) for x in qs)), default=0.0)
+                     if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
+                     and not any(same_quantity(q, x) for x in qs)), default=0.0)
         if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
