@@ -35,8 +35,9 @@ _DATE_M = re.compile(r"(?<![\d.])(\d{1,2})\s*月(?!\s*\d)")
 _DATE_D = re.compile(r"(?<![\d.月])(\d{1,2})\s*[日号]")
 #: measure words after which a passage's lone Chinese digit is a count (三本, 第三次, 提前三轮)
 _MEASURE = re.compile(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所]")
+_MEASURE_AFTER_BIG = re.compile(r"[吨人元辆台件个次亩户家条]")
 _CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
-_PCT_CN = re.compile(rf"百分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
+_PCT_CN = re.compile(rf"(百|千)分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
 _ARABIC = re.compile(
     r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
@@ -130,7 +131,9 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             take(m.start(), m.end())
             out.append(Quantity(m.group(0), m.start(), "date", date=(int(y), None, None)))
     for m in _PCT_CN.finditer(t):
-        v = cn_to_number(m.group(1)) if not m.group(1)[0].isdigit() else float(m.group(1))
+        v = cn_to_number(m.group(2)) if not m.group(2)[0].isdigit() else float(m.group(2))
+        if v is not None and m.group(1) == "千":  # 千分之七点五二 = 7.52‰ = 0.752%
+            v /= 10
         if v is not None and free(m.start(), m.end()):
             take(m.start(), m.end())
             out.append(Quantity(m.group(0), m.start(), "percent", v, v, 0.5, _approx(t, m.start(), m.end())))
@@ -168,8 +171,9 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         out.append(Quantity(m.group(0).strip(), m.start(), kind, value, raw, prec, _approx(t, m.start(), m.end())))
     for m in _CN_RUN.finditer(t):
         s = m.group(0)
-        if not free(m.start(), m.end()) or s in ("万", "亿", "千", "万亿", "千万", "百万"):
-            continue
+        if not free(m.start(), m.end()) or s in ("万", "亿", "千") or (s in ("万亿", "千万", "百万") and not (
+                liberal and _MEASURE_AFTER_BIG.match(t[m.end() : m.end() + 1]))):
+            continue  # (a passage's 超百万吨 states a million tonnes)
         if s in ("十", "百") and not (liberal and t[m.end() : m.end() + 1] == "倍"):
             continue
         has_unit = any(ch in "十百千万亿点" for ch in s)

@@ -79,7 +79,7 @@ _REFUSAL_RES = (
 _APOLOGY = re.compile(r"^(?:抱歉|很抱歉|对不起|非常抱歉|遗憾|很遗憾|sorry)")
 #: advice and courtesy around an answer (建议查阅官网…, 希望对您有帮助): they state no fact about the topic
 _META = re.compile(r"^(?:建议|如需|如果您?需要|如您|若需|希望|欢迎|请参阅|请查阅|可以查阅|您可以|如有|"
-                   r"以上(?:信息|内容|回答|就是)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
+                   r"以上(?:信息|内容|回答|就是)|以上(?:数据|资料|信息|内容)?均?(?:见|来自|出自|引自|摘自|参考|援引)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
 
 # ---- entities -----------------------------------------------------------------------------------------------
 _ENTITY_FLAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
@@ -315,7 +315,9 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "heading"
     if refusal_sentence(sentence):
         return "refusal"
-    if body.endswith((":", "：")) and not markers_in(sentence) and all(q.kind == "date" for q in quantities(body)):
+    if body.endswith((":", "：")) and not markers_in(sentence) and all(
+            q.kind == "date" or (q.kind == "number" and q.value <= 12 and not q.text[0].isdigit())
+            for q in quantities(body)):  # a lead-in may name a date or count what follows (两种推盘…如下：)
         return "lead_in"
     if _META.match(body) and not quantities(body):
         return "meta"
@@ -600,7 +602,9 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str])
     best = 0.0
     sents = [_nfkc(x).lower() for t in given.values() for x in _chunk_sentences(_unwrap(t))]
     for c in refusals:
-        terms = [t for t in content_terms(_body(c.text)) if t not in _REFUSAL_WORDS and len(t) >= 2]
+        # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
+        parts = [p for p in re.split(r"[，,；;]", _body(c.text)) if re.search(_NEG, p)] or [_body(c.text)]
+        terms = [t for t in content_terms("，".join(parts)) if t not in _REFUSAL_WORDS and len(t) >= 2]
         if len(terms) < 2:
             continue
         for sent in sents:
