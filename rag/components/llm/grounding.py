@@ -532,6 +532,36 @@ def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
+#: a year written as the base of a comparison (比2020年增加, 较2019年) is not the year a figure is of
+_BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较)\s*(?:于\s*)?$")
+
+
+def _years(text: str) -> set[int]:
+    """Years `text` states a figure for (comparison bases left out)."""
+    out: set[int] = set()
+    for x in quantities(text):
+        if x.kind == "date" and x.date[0] is not None and not _BASE_YEAR.search(text[max(0, x.start - 4) : x.start]):
+            out.add(x.date[0])
+    return out
+
+
+def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[float, int, str]], ev: _Evidence,
+                margin: float) -> bool:
+    """Whether every passage clause stating `q` (among the best matching) is about a year the claim does not
+    name: the clause's own year, else its sentence's; a clause without any year proves nothing."""
+    claim_years = _years(context) or _years(body[: q.start])  # its clause's year, else one named before it
+    if not claim_years or not holders:
+        return False
+    top = max(sc for sc, _, _ in holders)
+    for sc, k, clause in holders:
+        if sc < top - margin:
+            continue
+        years = _years(clause) or _years(ev.sents[k])
+        if not years or years & claim_years:
+            return False
+    return True
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -562,6 +592,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
         scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
+        holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
+                          if any(same_quantity(q, x) for x in qs)]
         if not holders:
             if not _relative_year(q, ev):
                 problems.append(f"number {q.text} not in the cited chunk(s)")
@@ -573,6 +605,11 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
+            continue
+        # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
+        if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
+                                            settings.number_clause_margin):
+            problems.append(f"number {q.text} is the passage's figure for another year")
             continue
         # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
         clause = _clause_of(body, q)
