@@ -137,7 +137,7 @@ def plot_threshold(answers: dict, path: Path) -> None:
 
 def build_report(settings, out_dir: Path, datasets: tuple[str, ...] = ("cmrc2018", "rgb"),
                  answers_dataset: str | None = "rgb", limit: int | None = None, progress: bool = True,
-                 cache: bool = True) -> dict:
+                 cache: bool = True, grounding_dataset: str | Path | None = None) -> dict:
     """Run every eval with ablations and write report.md, report.json and the PNG plots into `out_dir`."""
     from eval.evaluate import run_answer_eval, run_retrieval_eval
 
@@ -157,10 +157,47 @@ def build_report(settings, out_dir: Path, datasets: tuple[str, ...] = ("cmrc2018
         if "threshold_curve" in answers:
             plots["threshold"] = "refusal_threshold.png"
             plot_threshold(answers, out_dir / plots["threshold"])
-    report = {"retrieval": retrieval, "answers": answers, "plots": plots}
+    grounding = None
+    if grounding_dataset is None:
+        from eval.grounding_eval import DEFAULT_SET
+
+        grounding_dataset = DEFAULT_SET if DEFAULT_SET.exists() else ""
+    if grounding_dataset:
+        from eval.grounding_eval import evaluate_grounding
+
+        try:
+            grounding = evaluate_grounding(grounding_dataset, limit=limit, settings=settings)
+        except ValueError as exc:  # e.g. no paid cheap/strong provider configured to price the cascade
+            grounding = None
+            print(f"grounding eval skipped: {exc}")
+        if grounding:
+            plots["grounding"] = "grounding.png"
+            plot_grounding(grounding, out_dir / plots["grounding"])
+    report = {"retrieval": retrieval, "answers": answers, "grounding": grounding, "plots": plots}
     (out_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (out_dir / "report.md").write_text(_markdown(report), encoding="utf-8")
     return report
+
+
+def plot_grounding(result: dict, path: Path) -> None:
+    """Per style: share of answers the grounding check escalated (good styles: false escalations, bad: caught),
+    and the cascade's cost per 1,000 answers against always using the strong tier."""
+    plt = _plt()
+    styles = result["styles"]
+    names = sorted(styles, key=lambda k: (not styles[k]["good"], k))
+    rates = [styles[k]["escalated"] / styles[k]["answers"] for k in names]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 1]})
+    ax.bar(range(len(names)), rates, color=["tab:green" if styles[k]["good"] else "tab:red" for k in names])
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("share escalated")
+    ax.set_ylim(0, 1)
+    ax.set_title("grounding check: escalated per style (green good: lower is better; red bad: higher)")
+    c = result["cost"]
+    ax2.bar(["cascade", f"always {c['strong']}"], [c["cascade_cny_per_1000"], c["strong_only_cny_per_1000"]],
+            color=["tab:blue", "tab:gray"])
+    ax2.set_ylabel("CNY per 1,000 answers")
+    ax2.set_title(f"cost ({c['cheap']} -> {c['strong']})")
+    _save(plt, fig, path)
 
 
 def _markdown(report: dict) -> str:
@@ -186,6 +223,15 @@ def _markdown(report: dict) -> str:
                   f"![cost vs accuracy]({report['plots']['cost']})", ""]
         if "threshold" in report["plots"]:
             lines += [f"![refusal threshold]({report['plots']['threshold']})", ""]
+    g = report.get("grounding")
+    if g:
+        o, c = g["overall"], g["cost"]
+        lines += [f"## Grounding check: {g['dataset']} ({o['answers']} answers, {g['questions']} questions)", "",
+                  f"False escalation (good answers escalated): {100 * (o['false_escalation_rate'] or 0):.1f}%; "
+                  f"misses (bad answers accepted): {100 * (o['miss_rate'] or 0):.1f}%. Cascade {c['cheap']} -> "
+                  f"{c['strong']}: {c['cascade_cny_per_1000']} CNY per 1,000 answers against "
+                  f"{c['strong_only_cny_per_1000']} always using {c['strong']}.", "",
+                  f"![grounding]({report['plots']['grounding']})", ""]
     return "\n".join(lines)
 
 

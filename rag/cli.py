@@ -127,6 +127,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.errors import RagError
 
     settings = _settings(args)
+    if args.eval_cmd == "grounding":
+        return _eval_grounding(args, settings)
     if getattr(args, "fusion", None):
         settings.retrieval.fusion = args.fusion
     cache = not args.no_cache
@@ -157,6 +159,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows = result.get("ablations") or {result.get("configuration", {}).get("name") or result.get("retrieval"): result}
     print(f"{result['dataset']}: {result['n']} questions")
     print(format_table(rows, columns))
+    return 0
+
+
+def _eval_grounding(args: argparse.Namespace, settings: Settings) -> int:
+    """`rag eval grounding`: the service's citation check over a labelled set of LLM answers, and the cost."""
+    from eval.grounding_eval import DEFAULT_SET, evaluate_grounding, format_grounding
+
+    try:
+        result = evaluate_grounding(args.dataset or DEFAULT_SET, limit=args.limit, embedding=args.embedding,
+                                    cheap=args.cheap, strong=args.strong, settings=settings)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_grounding(result))
     return 0
 
 
@@ -276,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--no-cache", action="store_true", help="embed again instead of using the embedding cache")
         r.add_argument("--json", action="store_true", help="print one JSON object")
         r.set_defaults(func=cmd_eval)
+    r = es.add_parser("grounding", help="the LLM citation check on labelled answers: escalations, misses, cost")
+    r.add_argument("--dataset", default=None, help="JSONL of labelled answers (default: eval/data/grounding_set.jsonl)")
+    r.add_argument("--limit", type=int, default=None, help="use only the first N answers")
+    r.add_argument("--embedding", default=None, help="embedding backend for sentence similarity (default: configured)")
+    r.add_argument("--cheap", default=None, help="provider that answers first (default: cheapest paid cheap tier)")
+    r.add_argument("--strong", default=None, help="provider escalated to (default: cheapest strong tier)")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(func=cmd_eval)
     r = es.add_parser("report", help="all evals with ablations: Markdown report, PNG plots and JSON in --out")
     r.add_argument("--out", required=True, help="directory for report.md, report.json and the plots")
     r.add_argument("--datasets", nargs="+", default=["cmrc2018", "rgb"], help="retrieval datasets")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.components.embedders import Embedder, build_embedder
 from rag.components.feedback import FeedbackStore
+from rag.components.llm.similarity import embedder_similarity
 from rag.components.shared_state import build_ledger
 from rag.lock import DataDirLock
 from rag.services.answer import AnswerService
@@ -60,7 +61,8 @@ class Services:
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
         # The cost-aware router; with no provider configured it hands every question to the extractive tier.
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
-                                    evidence=self.extractive.evidence, ledger=build_ledger(settings))
+                                    evidence=self.extractive.sentence_evidence, ledger=build_ledger(settings),
+                                    similarity=embedder_similarity(self.embedder))
         self.answers = AnswerService(self.retriever, self.extractive, self.llm)
 
     @cached_property

@@ -74,17 +74,49 @@ class GroundingSettings(BaseModel):
 
     enabled: bool = Field(True, description="check citations and support; off accepts any answer")
     min_support: float = Field(
-        0.3,
+        0.35,
         ge=0,
         le=1,
-        description="share of a sentence's character bigrams that its cited chunks must contain",
+        description="share of a sentence's word bigrams that its best window of one or two cited chunk sentences "
+                    "must contain",
     )
     min_sentence_chars: int = Field(
         6, ge=1, description="sentences with fewer CJK/alphanumeric characters need no citation"
     )
-    check_numbers: bool = Field(True, description="every number in a sentence must appear in a cited chunk")
+    check_numbers: bool = Field(
+        True, description="every number in a sentence must be stated, by value and unit, where a cited chunk "
+                          "matches the sentence's clause best"
+    )
+    number_clause_margin: float = Field(
+        0.25, ge=0, le=1, description="a number is taken from elsewhere when a chunk clause stating another figure "
+                                      "matches the claim's clause by this much (Dice of bigrams) better than any "
+                                      "clause stating it"
+    )
+    number_clause_enough: float = Field(
+        0.6, ge=0, le=1, description="a clause stating the number that holds this share of its words' weight in "
+                                     "the claim's clause is where the number comes from, whatever else matches"
+    )
+    check_entities: bool = Field(
+        True, description="organisations, people and products named in a sentence must appear in a cited chunk"
+    )
+    semantic: bool = Field(
+        False, description="judge support also by embedding similarity when a real embedder is loaded "
+                          "(the hash embedder of plumbing tests has none: lexical only)"
+    )
+    min_semantic: float = Field(
+        0.85, ge=-1, le=1, description="a sentence below min_support is still supported when its best chunk "
+                                       "window has at least this cosine similarity"
+    )
+    min_support_semantic_floor: float = Field(
+        0.15, ge=0, le=1, description="below this overlap no similarity rescues a sentence"
+    )
+    refusal_named_support: float = Field(
+        0.8, ge=0, le=1, description="a refusal is a grounding failure when one given sentence holds this share of "
+                                     "what the refusal says is missing (1: off)"
+    )
     strong_evidence: float = Field(
-        0.6, ge=0, le=1, description="retrieval evidence at or above this makes a refusal a grounding failure"
+        0.95, ge=0, le=1, description="a refusal is a grounding failure when one retrieved sentence holds at least "
+                                      "this share of the question's content-word weight"
     )
 
 

@@ -194,7 +194,7 @@ def test_bad_citation_and_needless_refusal_escalate(server: OpenAIServer, tmp_pa
     svc = service(tmp_path, three(server, cheap_model="badcite-cheap"))
     d = svc.answer(QUESTION, hits()).to_dict()
     assert d["provider"] == "strong" and "not given" in d["escalation_reason"]
-    strong = service(tmp_path, three(server, cheap_model="refuse-cheap"), evidence=lambda q, h: 0.9)
+    strong = service(tmp_path, three(server, cheap_model="refuse-cheap"), evidence=lambda q, h: 1.0)
     d = strong.answer(QUESTION, hits()).to_dict()
     assert d["provider"] == "strong" and "retrieval evidence is strong" in d["escalation_reason"]
     weak = service(tmp_path, three(server, cheap_model="refuse-cheap"), evidence=lambda q, h: 0.1)

@@ -99,7 +99,7 @@ def test_refusal_is_fine_on_weak_evidence_and_fails_on_strong() -> None:
     assert is_refusal("资料中没有找到相关信息。")
     weak = check_grounding("资料中没有找到相关信息。", {1: CHUNK1}, 0.1, GroundingSettings())
     assert weak.ok and weak.refused
-    strong = check_grounding("资料中没有找到相关信息。", {1: CHUNK1}, 0.9, GroundingSettings())
+    strong = check_grounding("资料中没有找到相关信息。", {1: CHUNK1}, 1.0, GroundingSettings())
     assert not strong.ok and strong.refused and "strong" in strong.problems[0]
 
 

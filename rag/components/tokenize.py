@@ -44,3 +44,51 @@ def tokenize(text: str, drop_stopwords: bool = True) -> list[str]:
             continue
         out.append(tok)
     return out
+
+
+# Part-of-speech classes of jieba's dictionary that carry no evidence of an answer: pronouns and question
+# pronouns (怎么, 哪些, 这), adverbs (原来, 已经), locatives (之后, 以来), prepositions, conjunctions, particles,
+# modal and interjection words, measure words, numeral words (多少, 一些).
+FUNCTION_TAGS = frozenset("r rr rz ry d f p c u uj ul uz ug uv ud y e o zg q m mq".split())
+# Verbs that frame a question rather than name what it is about (李开复怎么看…, 如何看待…, 请介绍…).
+FRAME_VERBS = frozenset("看 看待 看法 评价 认为 觉得 谈 谈谈 说说 讲讲 介绍 解释 分析 理解 知道 了解 问 问题".split())
+
+
+@lru_cache(maxsize=1)
+def _tag_table() -> dict[str, str]:
+    import jieba.posseg
+
+    jieba.posseg.dt.tokenizer.check_initialized()
+    return jieba.posseg.dt.word_tag_tab
+
+
+@lru_cache(maxsize=4096)
+def content_terms(text: str) -> tuple[str, ...]:
+    """`tokenize` terms of a question without its question and function words: a term is dropped when its
+    dictionary part of speech is a function class (FUNCTION_TAGS) or it is a framing verb, and a word jieba's
+    dictionary lacks is dropped when it straddles a dropped word (这轮 over 这, 看大 over 看)."""
+    import jieba.posseg
+
+    terms = list(dict.fromkeys(tokenize(text)))
+    low = normalise(text).lower()
+    tags = _tag_table()
+    dropped: list[tuple[int, int]] = []
+    pos = 0
+    for w in jieba.posseg.lcut(low, HMM=False):
+        start = low.find(w.word, pos)
+        if start < 0:
+            continue
+        pos = start + len(w.word)
+        if (w.flag in FUNCTION_TAGS and w.flag not in ("m", "mq", "q")) or w.word in FRAME_VERBS:
+            dropped.append((start, pos))  # numerals and measures stay: 混元 straddles 元 (m)
+    out = []
+    for t in terms:
+        tag = tags.get(t)
+        if t in FRAME_VERBS or (tag in FUNCTION_TAGS and not any(ch.isdigit() for ch in t)):
+            continue
+        if tag is None:
+            at = low.find(t)
+            if at >= 0 and any(a < at + len(t) and at < b for a, b in dropped):
+                continue
+        out.append(t)
+    return tuple(out) or tuple(terms)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from ingest.chunking import split_sentences
 from rag.components.answer_types import AnswerType
 from rag.components.keyword_index import KeywordIndex
-from rag.components.tokenize import normalise, tokenize
+from rag.components.tokenize import content_terms, normalise
 from rag.settings import AnswerSettings
 from rag.types import Answer, Citation, Hit
 
@@ -53,7 +53,8 @@ class ExtractiveAnswerer:
         self.settings = settings
 
     def _terms(self, question: str) -> tuple[list[str], list[float]]:
-        terms = list(dict.fromkeys(tokenize(question)))
+        # content words only: question and function words (怎么, 原来, 之后, 这轮) are no evidence of an answer
+        terms = list(content_terms(question))
         return terms, [self.keywords.idf(t) for t in terms]
 
     @staticmethod
@@ -67,6 +68,16 @@ class ExtractiveAnswerer:
     def evidence(self, question: str, hits: list[Hit]) -> float:
         """Best share of the question's keyword weight that one retrieved chunk covers, in [0, 1]."""
         return self._evidence(hits, *self._terms(question))
+
+    def sentence_evidence(self, question: str, hits: list[Hit]) -> float:
+        """Best share of the question's content-word weight that one retrieved sentence covers, in [0, 1]: what
+        makes a refusal wrong (the answer plainly stated in one sentence), unlike a chunk that only shares
+        the topic. Measured on the labelled grounding set (docs/grounding.md)."""
+        terms, weights = self._terms(question)
+        if not hits or not terms:
+            return 0.0
+        return max((self._coverage(s, terms, weights) for h in hits for s in split_sentences(h.chunk.text)),
+                   default=0.0)
 
     def _evidence(self, hits: list[Hit], terms: list[str], weights: list[float]) -> float:
         if not hits or not terms:

@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rag.components.llm.citations import MarkerStream, normalise_markers
 from rag.components.llm.client import CallFailure, ChatClient, Completion
-from rag.components.llm.grounding import GroundingResult, check_grounding
+from rag.components.llm.grounding import GroundingResult, Similarity, check_grounding
 from rag.components.llm.pricing import BEIJING, call_cost
 from rag.components.llm.provider_state import ProviderStates
 from rag.components.llm.router import (
@@ -68,6 +69,7 @@ class _Run:
     cost: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    question: str = ""  # what the grounding check reads the answer against
 
 
 class LLMAnswerService:
@@ -83,9 +85,11 @@ class LLMAnswerService:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
         ledger: SpendLedger | None = None,
+        similarity: Similarity | None = None,
     ) -> None:
         """`ledger`: the spend ledger all workers share (default: SQLite in `ledger_dir`)."""
         self.settings = settings
+        self.similarity = similarity  # sentence similarity for the grounding check (None: lexical only)
         self.fallback = fallback
         self.evidence = evidence
         self.ledger = ledger if ledger is not None else SqliteLedger(
@@ -195,6 +199,12 @@ class LLMAnswerService:
                     "output_tokens": out}
         return None
 
+    def check(self, text: str, given: dict[int, str], evidence: float | None, question: str = "") -> GroundingResult:
+        """The grounding verdict on one answer text (what decides accept or escalate; `rag eval grounding` too)."""
+        if not self.settings.grounding.enabled:
+            return GroundingResult(True, False)
+        return check_grounding(text, given, evidence, self.settings.grounding, self.similarity, question)
+
     # ---- internals ----------------------------------------------------------------------------------------
 
     def _day(self) -> str:
@@ -285,9 +295,16 @@ class LLMAnswerService:
         try:
             if streaming:
                 call = client.stream(cand.prompt.messages, cand.output_tokens, self.settings.temperature)
+                markers = MarkerStream()  # stream citation markers as [n], like the final answer text
                 for piece in call:
+                    out = markers.feed(piece)
+                    if out:
+                        emitted = True
+                        yield TokenEvent(out)
+                rest = markers.flush()
+                if rest:
                     emitted = True
-                    yield TokenEvent(piece)
+                    yield TokenEvent(rest)
                 assert call.completion is not None
                 completion = call.completion
             else:
@@ -315,10 +332,7 @@ class LLMAnswerService:
         run.input_tokens += inp
         run.output_tokens += out
         given = {n: hit.chunk.text for n, hit in cand.prompt.given.items()}
-        if self.settings.grounding.enabled:
-            verdict = check_grounding(completion.text, given, evidence, self.settings.grounding)
-        else:
-            verdict = GroundingResult(True, False)
+        verdict = self.check(completion.text, given, evidence, run.question)
         sink.append(_Attempt(cand, completion, inp, out, estimated, cost, verdict))
 
     def _attempt_entry(self, att: _Attempt, outcome: str, reason: str = "") -> Attempt:
@@ -344,7 +358,7 @@ class LLMAnswerService:
 
     def _run(self, question: str, hits: list[Hit], streaming: bool) -> Iterator[StreamEvent]:
         started = time.perf_counter()
-        run = _Run()
+        run = _Run(question=question)
         usable = [p for p in self.settings.providers if not not_configured_reason(p)]
         if not usable:
             yield from self._emit_fallback(question, hits, "no provider configured", run, started, streaming)
@@ -394,7 +408,7 @@ class LLMAnswerService:
                     extra["warning"] = "the answer failed the citation check and escalation failed"
                     if streaming:
                         yield ResetEvent("escalation failed; returning the first answer")
-                        yield TokenEvent(first.completion.text)
+                        yield TokenEvent(normalise_markers(first.completion.text))
                 else:
                     final = second
                     reason = (
@@ -429,7 +443,7 @@ class LLMAnswerService:
             if n in given
         ]
         return Answer(
-            answer=att.completion.text.strip(),
+            answer=normalise_markers(att.completion.text).strip(),
             citations=citations,
             model=att.cand.provider.model,
             cost=round(run.cost, 8),

@@ -4,6 +4,8 @@ Behaviour is chosen by the requested model name (or set explicitly with `server.
 
 - ``cite*``     answers with the first sentence of chunk [1] (and of [2] when given), each ending in ``[n]``
 - ``uncited*``  the same sentences without any ``[n]`` marker
+- ``shapes*``   the same sentences cited as ``【n】`` after the full stop and as ``（资料n）`` (marker shapes
+  Chinese LLMs use), under an uncited lead-in line ``根据资料，要点如下：``
 - ``badcite*``  cites ``[9]``, a chunk that was never given
 - ``refuse*``   ``资料中没有找到相关信息。``
 - ``status-NNN*`` (e.g. ``status-503``) an OpenAI-style error with that HTTP status (401 echoes the key back,
@@ -44,7 +46,7 @@ REFUSAL = "资料中没有找到相关信息。"
 class Script:
     """How the server answers one model name."""
 
-    mode: str = "cite"  # cite | uncited | badcite | refuse | text | error
+    mode: str = "cite"  # cite | uncited | shapes | badcite | refuse | text | error
     status: int = 200
     text: str = ""  # for mode "text"
     delay_s: float = 0.0  # before the response starts
@@ -74,7 +76,7 @@ def script_for_name(model: str) -> Script:
     if m:
         status = int(m.group(1))
         return Script(mode="error", status=status, echo_auth=status == 401)
-    for prefix in ("uncited", "badcite", "refuse", "nousage", "slow", "stall", "cite"):
+    for prefix in ("uncited", "shapes", "badcite", "refuse", "nousage", "slow", "stall", "cite"):
         if model.startswith(prefix):
             if prefix == "stall":
                 return Script(stall_after=2)
@@ -107,6 +109,10 @@ def compose(script: Script, messages: list[dict[str, Any]]) -> str:
         return REFUSAL
     if script.mode == "uncited":
         return "".join(f"{s}。" for _, s in sentences)
+    if script.mode == "shapes":
+        forms = ("{s}。【{n}】", "{s}（资料{n}）。")
+        return "根据资料，要点如下：\n" + "\n".join(
+            "- " + forms[i % 2].format(s=s, n=n) for i, (n, s) in enumerate(sentences))
     if script.mode == "badcite":
         return "".join(f"{s}[9]。" for _, s in sentences)
     return "".join(f"{s}[{n}]。" for n, s in sentences)

@@ -1,38 +1,115 @@
-"""Citation check of an LLM answer: cited chunks exist, support their sentences, and no needless refusal."""
+"""Citation check of an LLM answer: every claim is covered by a given chunk that supports it, numbers and names
+included, and a refusal only stands where the retrieved material is weak.
+
+The answer is read the way Chinese LLMs write it: markers of many shapes (citations.py), one citation closing
+a paragraph or list item for all its sentences, uncited lead-ins (`主要有以下几点：`) and headings, refusals in
+many phrasings. Each claim sentence is then checked against the sentences of the chunks that cover it:
+  - support: its best window of one or two chunk sentences holds enough of its words (bigram recall), or,
+    where an embedder is given, is close enough in meaning (multilingual-e5 cosine) while still sharing some
+    words (see docs/grounding.md for the measurement behind the thresholds);
+  - numbers (numbers.py, by value and unit) must be in the chunk clauses that match the claim's clause best,
+    and belong to the entity the claim names (not Alibaba's 200万 given to ByteDance);
+  - organisations, people and products it names must appear in a cited chunk.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import numpy as np
+
+from rag.components.llm.citations import markers_in, normalise_markers, strip_markers
+from rag.components.numbers import Quantity, quantities, same_quantity
 from rag.settings_llm import GroundingSettings
 
-# [1]  [1][2]  [1,2]  [1、2]  【1】  ［1］
-_MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
-_MARKERS_AFTER_END = re.compile(
-    r"([。！？!?；;]+)((?:\s*[\[【［]\s*\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*\s*[\]】］])+)"
-)
-# Sentences end at 。！？ (not at ；): a citation closing a compound sentence covers its clauses.
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
-_CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
-_LIST_PREFIX = re.compile(r"^\s*(?:\d{1,2}[.、)）](?!\d)|[-*•])\s*")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+#: cosine similarities of sentence pairs: (claims, evidence) -> matrix len(claims) x len(evidence)
+Similarity = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 
-REFUSAL_PATTERNS = (
-    "资料中没有找到",
-    "资料中未找到",
-    "没有找到相关",
-    "未找到相关",
-    "资料中没有提及",
-    "资料中未提及",
-    "资料没有提供",
-    "资料中没有提供",
-    "无法根据资料回答",
-    "无法从资料中",
-    "资料不足以回答",
+# A sentence ends at 。！？ (not at ；: a citation closing a compound sentence covers its clauses).
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
+_MARKER_RUN = r"(?:\s*\[\d{1,2}\])+"
+# markers written after the sentence end or after a closing quote/bracket belong to the sentence before
+_MARKERS_AFTER_END = re.compile(rf"([。！？!?；;]+)([”’\"」』》）)\]】]*)({_MARKER_RUN})")
+_MARKERS_AFTER_QUOTE = re.compile(rf"([”’\"」』])({_MARKER_RUN})")
+_CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
+_ASCII_WORD = re.compile(r"[A-Za-z]+[A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*|\d+(?:\.\d+)?")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_LIST_PREFIX = re.compile(
+    r"^\s*(?:[-*+•·]\s+|\d{1,2}\s*[.、)）](?!\d)\s*|[（(]\d{1,2}[)）]\s*|[一二三四五六七八九十]+、\s*)"
 )
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]{1,40}\*\*\s*[:：]?\s*$")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
+# clause ends: Chinese and ASCII punctuation and line breaks, but not a thousands separator (7,490)
+_CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
+# a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
+_CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉)\S)")
+_DECOR = re.compile(r"[*_`#>]+")
+#: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
+_CONNECTIVE = re.compile(
+    r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
+    r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?|"
+    # attribution frames say who holds a view, not what the view is: 在他看来，…; 据他介绍，…
+    r"在[^，,。]{1,12}看来|据[^，,。]{1,12}(?:介绍|表示|透露|称|分析|解读))[，,：:]?"
+)
+
+# ---- refusals: a family of phrasings, recognised sentence by sentence ------------------------------------
+_SOURCE = (r"(?:资料|材料|文档|文本|文件|内容|参考|上下文|段落|片段|来源|信息|原文|报道|文章|检索|"
+           r"提供的|所给|给定|给出的|现有|以上|上述)")
+_NEG = (r"(?:没有|没|未|无|并未|并没有|不包含|不涉及|未能|无法|不能|难以|不足以|缺少|缺乏|尚未|暂无|找不到|查不到|"
+        r"并不|不)")
+_WHAT = (r"(?:提及|提到|说明|涉及|包含|记载|记录|给出|披露|显示|公布|透露|明确|具体|列出|找到|查到|回答|解答|得知|确定|"
+         r"判断|得出|确认|获知|知道|提供|相关|包括|有关|关于|介绍|描述|指出|谈到|数据|信息|内容|答案|依据)")
+_REFUSAL_RES = (
+    re.compile(rf"{_SOURCE}.{{0,30}}?{_NEG}.{{0,24}}?{_WHAT}"),
+    re.compile(r"^(?:但是?|不过|然而|可是|只是)?(?:并|却|也)?(?:没有|未|无)"
+               r"(?:提供|给出|提到|提及|涉及|说明|关于|相关)?.{0,20}(?:数据|信息|数字|说明|记载|内容|细节|答案)[。.]?$"),
+    re.compile(rf"{_NEG}.{{0,6}}?(?:从|根据|依据|基于|在).{{0,16}}?{_SOURCE}.{{0,20}}?{_WHAT}"),
+    re.compile(r"(?:无法回答|无从得知|不得而知|无法得知|无从判断|无法判断|无法确定|无法给出|无法提供|未能找到|没有找到|"
+               r"未找到|找不到|查无|暂无相关|没有相关|没有关于|未提及|没有提及|未提到|没有提到|未涉及|没有涉及|并未说明|"
+               r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围)"),
+    re.compile(r"\b(?:not (?:mentioned|provided|found|stated|included)|does(?: not|n't) (?:mention|contain|say|"
+               r"provide|include|cover|specify|state|give)|cannot (?:be )?(?:answer|determine|found)|"
+               r"no (?:relevant )?information|(?:is|are) not (?:available|given|specified))\b", re.I),
+)
+_APOLOGY = re.compile(r"^(?:抱歉|很抱歉|对不起|非常抱歉|遗憾|很遗憾|sorry)")
+#: advice and courtesy around an answer (建议查阅官网…, 希望对您有帮助): they state no fact about the topic
+_META = re.compile(r"^(?:建议|如需|如果您?需要|如您|若需|希望|欢迎|请参阅|请查阅|可以查阅|您可以|如有|"
+                   r"以上(?:信息|内容|回答|就是)|以上(?:数据|资料|信息|内容)?均?(?:见|来自|出自|引自|摘自|参考|援引)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
+
+# ---- entities -----------------------------------------------------------------------------------------------
+_ENTITY_FLAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
+#: generic places and common Latin terms that name no particular organisation, person or product
+_GENERIC = frozenset(
+    "中国 我国 国内 国外 全国 全球 世界 海外 境内 境外 亚洲 欧洲 美洲 非洲 中方 外国 各国 本国 全市 全省 中华 "
+    "ai api apis llm llms aigc gpu gpus cpu app apps it ceo cto cfo b c tob toc saas paas iaas token tokens gdp cpi "
+    "ppi pdf ppt ok vs etc q1 q2 q3 q4 h1 h2 ip ui ux sdk ar vr xr pc tv id kpi roi".split()
+)
+_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*(?![A-Za-z0-9])")
+#: a ns/nz word more frequent than this in jieba's dictionary is a common word, not a name
+_COMMON_FREQ = 50
+
+
+@dataclass
+class SentenceCheck:
+    """The verdict on one sentence: its kind, the chunks covering it, its support scores and problems."""
+
+    text: str
+    kind: str  # claim | refusal | lead_in | heading | meta | short
+    refs: list[int] = field(default_factory=list)
+    inherited: bool = False  # covered by a citation elsewhere in its paragraph / list / answer
+    lexical: float | None = None
+    semantic: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"text": self.text, "kind": self.kind, "refs": self.refs, "inherited": self.inherited,
+                "lexical": None if self.lexical is None else round(self.lexical, 3),
+                "semantic": None if self.semantic is None else round(self.semantic, 3), "problems": self.problems}
 
 
 @dataclass
@@ -43,36 +120,52 @@ class GroundingResult:
     refused: bool
     cited: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    method: str = "lexical"  # lexical | lexical+semantic: how support was judged
 
     def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "refused": self.refused, "cited": self.cited, "problems": self.problems}
+        return {"ok": self.ok, "refused": self.refused, "cited": self.cited, "problems": self.problems,
+                "method": self.method}
 
 
-def markers_in(text: str) -> list[int]:
-    """Every chunk number cited in `text`, in order of first appearance."""
-    seen: list[int] = []
-    for m in _MARKER.finditer(text):
-        for part in re.split(r"[,，、;；]", m.group(1)):
-            n = int(part.strip())
-            if n not in seen:
-                seen.append(n)
-    return seen
+# ---- text pieces ---------------------------------------------------------------------------------------------
 
 
-def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text)
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences with their trailing markers kept (a marker after 。 belongs to the sentence before it)."""
-    moved = _MARKERS_AFTER_END.sub(lambda m: m.group(2).strip() + m.group(1), text)
+    """Sentences with their trailing markers kept (a marker after 。 or after a closing quote belongs to the
+    sentence before it)."""
+    text = normalise_markers(text)
+    moved = _MARKERS_AFTER_END.sub(lambda m: m.group(3).strip() + m.group(2) + m.group(1), text)
+    moved = _MARKERS_AFTER_QUOTE.sub(lambda m: m.group(1) + m.group(2).strip(), moved)
     return [s.strip() for s in _SENTENCE.findall(moved) if s.strip()]
 
 
+def _body(sentence: str) -> str:
+    body = _LIST_PREFIX.sub("", strip_markers(sentence))
+    body = _HEADING.sub("", body)
+    return _DECOR.sub("", body).strip()
+
+
+def refusal_sentence(sentence: str) -> bool:
+    """Whether one sentence says the material does not hold the answer (in any of the usual phrasings)."""
+    spaced = _nfkc(_body(sentence))
+    s = re.sub(r"\s+", "", spaced)
+    if not s:
+        return False
+    if any(rx.search(s) for rx in _REFUSAL_RES[:-1]) or _REFUSAL_RES[-1].search(spaced):
+        return True
+    return bool(_APOLOGY.match(s)) and bool(re.search(r"无法|不能|没有|未", s))
+
+
 def is_refusal(text: str) -> bool:
-    """Whether the answer says the material does not answer the question."""
-    compact = re.sub(r"\s+", "", strip_markers(text))
-    return any(p in compact for p in REFUSAL_PATTERNS)
+    """Whether every content sentence of the answer is a refusal (a refusal beside claims is no refusal)."""
+    kinds = [_kind(s, None) for s in split_sentences(text)]
+    content = [k for k in kinds if k in ("claim", "refusal")]
+    return bool(content) and all(k == "refusal" for k in content)
 
 
 def units(text: str) -> set[str]:
@@ -86,6 +179,20 @@ def units(text: str) -> set[str]:
     return out
 
 
+def _word_units(text: str) -> set[str]:
+    """`units` without numbers (they are checked by value) and with full-width forms folded."""
+    return {u for u in units(_nfkc(text)) if not u[0].isdigit()}
+
+
+def _claim_units(text: str) -> set[str]:
+    """The words a claim's support is measured on: its quantities cut out first (they are checked by value, and
+    八千四百五十三 for 8453 would otherwise count as seven unsupported bigrams)."""
+    t = _nfkc(text)
+    for q in reversed(quantities(t)):
+        t = t[: q.start] + " " + t[q.start + len(q.text) :]
+    return _word_units(t)
+
+
 def support(sentence: str, evidence: str) -> float:
     """Share of the sentence's bigrams/words found in the evidence (recall of the sentence, 0..1)."""
     claim = units(strip_markers(sentence))
@@ -95,44 +202,535 @@ def support(sentence: str, evidence: str) -> float:
     return len(claim & have) / len(claim)
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+def _recall(claim: set[str], have: set[str]) -> float:
+    return len(claim & have) / len(claim) if claim else 1.0
+
+
+@lru_cache(maxsize=4096)
+def _chunk_sentences(text: str) -> tuple[str, ...]:
+    from ingest.chunking import split_sentences as chunk_split
+
+    sents = [s.strip() for s in chunk_split(text) if s.strip()]
+    return tuple(sents) or (text,)
+
+
+def _windows(sents: Sequence[str]) -> list[str]:
+    """Each chunk sentence alone and joined with the next (a claim may merge two sentences)."""
+    out = list(sents)
+    out.extend(sents[i] + sents[i + 1] for i in range(len(sents) - 1))
+    return out
+
+
+# ---- entities -----------------------------------------------------------------------------------------------
+
+
+def _word_freq(word: str) -> int | None:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word) or None
+
+
+@lru_cache(maxsize=8192)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    import jieba.posseg
+
+    return tuple((w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=True))
+
+
+def entities(text: str) -> list[str]:
+    """Organisations, people, places and products named in `text` (jieba's name tags, Latin product names,
+    organisation suffixes), generic places and common acronyms left out."""
+    t = _nfkc(strip_markers(text))
+    found: list[str] = []
+    for word, flag in _tagged(t):
+        w = word.strip()
+        if flag not in _ENTITY_FLAGS or len(w) < 2 or w.lower() in _GENERIC:
+            continue
+        if flag in ("ns", "nz"):
+            # jieba tags many common words ns/nz (加盟, 换乘) and its HMM coins two-character "places" from
+            # word fragments (大麦地共 -> 地共): keep rare dictionary words and longer new ones
+            freq = _word_freq(w)
+            if (freq is None and len(w) < 3) or (freq is not None and freq > _COMMON_FREQ):
+                continue
+        found.append(w)
+    for m in _LATIN_NAME.finditer(t):
+        w = m.group(0)
+        if len(w) >= 2 and w.lower() not in _GENERIC and (any(c.isupper() for c in w) or any(c.isdigit() for c in w)):
+            found.append(w)
+    return list(dict.fromkeys(found))
+
+
+#: verbs of announcing and saying: the noun phrase right before one is who acts (阿里云宣布, 字节跳动表示)
+_SAY_VERBS = frozenset(
+    "宣布 公布 表示 称 发布 推出 下调 上调 跟进 指出 认为 透露 强调 提到 回应 披露 公告 声明 降价 涨价".split()
+)
+_SUBJECT_TAGS = ("n", "nz", "nt", "nr", "nrt", "nrfg", "ns", "eng", "vn", "j")
+_ADVERBS = frozenset("也 还 则 再次 随后 迅速 正式 已 已经 近日 今日 日前 首先 同样 率先 也已 亦 又 曾".split())
+
+
+def subjects(text: str) -> list[str]:
+    """Who acts in `text`: the run of nouns before a verb of announcing or saying, jieba's tags being too sparse
+    for company and product names (字节跳动 is 字节/n + 跳动/vn)."""
+    words = _tagged(_nfkc(strip_markers(text)))
+    out: list[str] = []
+    for i, (w, _) in enumerate(words):
+        if w not in _SAY_VERBS:
+            continue
+        j = i - 1
+        while j >= 0 and words[j][0] in _ADVERBS:
+            j -= 1
+        run: list[str] = []
+        while j >= 0 and len(run) < 3 and words[j][1].startswith(_SUBJECT_TAGS) and words[j][0].strip() \
+                and words[j][1] != "r":
+            run.insert(0, words[j][0])
+            j -= 1
+        name = "".join(run)
+        if len(name) >= 2 and name.lower() not in _GENERIC and name not in ("资料", "数据", "报告", "文章", "消息"):
+            out.append(name)
+    return out
+
+
+def _named_in(name: str, text: str) -> bool:
+    """`name` occurs in `text` (case-folded), or every jieba word of it does (腾讯混元 in 腾讯云…混元-lite)."""
+    low = _nfkc(text).lower()
+    n = name.lower()
+    if n in low:
+        return True
+    parts = [p for p in re.split(r"[\s\-]+", n) if p]
+    if len(parts) > 1 and all(p in low for p in parts):
+        return True
+    words = [w for w, _ in _tagged(name) if len(w.strip()) >= 2]
+    return len(words) > 1 and all(w.lower() in low for w in words)
+
+
+# ---- the check ------------------------------------------------------------------------------------------------
+
+
+def _kind(sentence: str, next_line_is_list: bool | None) -> str:
+    body = _body(sentence)
+    if len(_CONTENT.findall(body)) == 0:
+        return "short"
+    if _HEADING.match(sentence) or _BOLD_LINE.match(sentence):
+        return "heading"
+    if refusal_sentence(sentence):
+        return "refusal"
+    if body.endswith((":", "：")) and not markers_in(sentence) and all(
+            q.kind == "date" or (q.kind == "number" and q.value <= 12 and not q.text[0].isdigit())
+            for q in quantities(body)):  # a lead-in may name a date or count what follows (两种推盘…如下：)
+        return "lead_in"
+    if _META.match(body) and not quantities(body):
+        return "meta"
+    return "claim"
+
+
+@dataclass
+class _Line:
+    kind: str  # text | item | table | heading | blank
+    sentences: list[str]
+
+
+def _lines(answer: str) -> list[_Line]:
+    out: list[_Line] = []
+    for raw in answer.splitlines():
+        line = raw.strip()
+        if not line:
+            out.append(_Line("blank", []))
+        elif _TABLE_SEP.match(line) and set(line) <= set("|:- "):
+            continue
+        elif line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            out.append(_Line("table", [" ".join(c for c in cells if c)]))
+        elif _HEADING.match(line) or _BOLD_LINE.match(line):
+            out.append(_Line("heading", [line]))
+        elif _LIST_PREFIX.match(line):
+            out.append(_Line("item", split_sentences(line)))
+        else:
+            out.append(_Line("text", split_sentences(line)))
+    return out
+
+
+def _structure(answer: str) -> list[SentenceCheck]:
+    """Sentences with their kinds and the chunks that cover them (own markers, else their paragraph's, list
+    item's or table's closing citation, else the nearest cited lead-in above a list)."""
+    lines = _lines(answer)
+    checks: list[SentenceCheck] = []
+    lead_refs: list[int] = []  # citations of the lead-in a list or table hangs from
+    table_rows: list[list[SentenceCheck]] = [[]]
+    for i, line in enumerate(lines):
+        if line.kind == "blank":
+            lead_refs = []
+            continue
+        if line.kind == "heading":
+            checks.append(SentenceCheck(line.sentences[0], "heading"))
+            lead_refs = []
+            continue
+        block: list[SentenceCheck] = []
+        sentences: list[str] = []
+        for s in line.sentences:
+            parts = _CONTRAST.split(s, maxsplit=1)
+            if len(parts) == 2 and refusal_sentence(parts[0]) and not refusal_sentence(parts[1]):
+                sentences.extend(parts)  # 资料没有直接给出…，但推算约为5亿美元[1]: the second half is a claim
+            else:
+                sentences.append(s)
+        for s in sentences:
+            kind = _kind(s, None)
+            if line.kind == "table" and i > 0 and lines[i - 1].kind != "table":
+                kind = "heading"  # the header row of a table
+            block.append(SentenceCheck(s, kind, markers_in(s)))
+        # a citation closing (or, failing that, opening) a paragraph / item covers its uncited sentences
+        for j, c in enumerate(block):
+            if c.kind != "claim" or c.refs:
+                continue
+            after = next((b.refs for b in block[j + 1 :] if b.refs), None)
+            before = next((b.refs for b in reversed(block[:j]) if b.refs), None)
+            refs = after or before or (lead_refs if line.kind in ("item", "table") else None)
+            if refs:
+                c.refs, c.inherited = list(refs), True
+        if line.kind == "table":
+            table_rows[-1].extend(block)
+        elif table_rows[-1]:
+            table_rows.append([])
+        if line.kind == "text" and block and block[-1].kind == "lead_in":
+            lead_refs = [n for b in block for n in b.refs]
+        elif line.kind == "text":
+            lead_refs = []
+        checks.extend(block)
+    for rows in table_rows:  # a table cites once for all its rows
+        refs = list(dict.fromkeys(n for r in rows for n in r.refs))
+        for r in rows:
+            if r.kind == "claim" and not r.refs and refs:
+                r.refs, r.inherited = refs, True
+    return checks
+
+
+def _short(text: str) -> str:
+    body = _body(text)
+    return body if len(body) <= 30 else body[:30] + "…"
+
+
+def _clause_of(body: str, q: Quantity) -> str:
+    """The clause of `body` holding quantity `q` with the clause before it (同比下降60% after 净利润为80亿美元)."""
+    spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(body)]
+    pos = q.start
+    for k, (a, b) in enumerate(spans):
+        if a <= pos < b:
+            own = body[a:b]
+            # a clause that says what its figure is of (分布面积达15平方公里) stands alone: the clause before
+            # states another figure, whose words would make its passage clause look like this one's source
+            if len(_claim_units(own)) >= 4 and not _BARE_FIGURE.match(own):
+                return own
+            # a bare one (同比增长8.4%, 比2020年多出83万) is about what the clauses before it name: back to
+            # the first that names something (纯电动车：10.3万辆，同比增长133.2%)
+            j = k - 1
+            while j > 0 and len(_claim_units(body[spans[j][0] : a])) < 4:
+                j -= 1
+            return body[spans[max(j, 0)][0] if k > 0 else a : b]
+    return body
+
+
+def _entity_context(sents: Sequence[str], k: int, names: Sequence[str]) -> list[str]:
+    """The names a chunk sentence is about: its own, else those of the nearest sentence before that has any."""
+    for j in range(k, max(-1, k - 3), -1):
+        own = [n for n in names if _named_in(n, sents[j])]
+        if own:
+            return own
+    return []
+
+
+def _same_entity(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a in b or b in a
+
+
+def _unwrap(text: str) -> str:
+    """Join the hard line wraps of PDF prose (主营业务毛利率\n22.27%) but keep table rows (fields split by spaces)
+    on their own lines."""
+    lines = text.split("\n")
+    out = lines[0] if lines else ""
+    for prev, line in zip(lines, lines[1:], strict=False):
+        tabular = bool(re.search(r"\S\s+\S", prev.strip())) or bool(re.search(r"\S\s+\S", line.strip()))
+        out += ("\n" if tabular or not prev.strip() or not line.strip() else "") + line
+    return out
+
+
+#: a clause that states a change or share without naming what of (同比增长8.4%, 较去年同期减少4.49%)
+_BARE_FIGURE = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占)")
+
+
+class _Evidence:
+    """The sentences and clauses of the chunks that cover one claim, with their quantities and names."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        texts = [_unwrap(t) for t in texts]
+        self.sents: list[str] = [s for t in texts for s in _chunk_sentences(t)]
+        self.windows = _windows(self.sents)
+        self.window_units = [_word_units(w) for w in self.windows]
+        self.text = "\n".join(texts)
+        self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
+        self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
+        for k, s in enumerate(self.sents):
+            found = list(_CLAUSE.finditer(s))
+            parts = [m.group(0) for m in found]
+            for i, c in enumerate(parts):
+                cu = _word_units(c)
+                if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
+                    cu = cu | _word_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
+                elif i > 0 and _BARE_FIGURE.match(c):  # 同比增长8.4% says whose growth in the clauses before
+                    before = [p for p in re.split(r"[，；;：:]|,(?!\d{3})", s[: found[i].start()]) if p.strip()]
+                    extra: set[str] = set()
+                    while before and len(extra) < 4:  # back to the first clause naming something
+                        extra |= _claim_units(before.pop())
+                    cu = cu | extra
+                self.clauses.append((k, c, cu, quantities(c, liberal=True)))
+        self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
+        df: dict[str, int] = {}
+        for _, _, cu, _ in self.clauses:
+            for u in cu:
+                df[u] = df.get(u, 0) + 1
+        n = max(len(self.clauses), 1)
+        self._idf = {u: float(np.log(1 + n / d)) for u, d in df.items()}
+
+    def weighted_recall(self, part: set[str], whole: set[str]) -> float:
+        """Share of `part`'s weight (IDF over the chunk's clauses) that `whole` holds."""
+        total = sum(self._idf.get(u, 1.0) for u in part)
+        return sum(self._idf.get(u, 1.0) for u in part if u in whole) / total if total else 0.0
+
+    def lexical(self, body: str) -> tuple[float, int]:
+        claim = _claim_units(body)
+        scores = [_recall(claim, w) for w in self.window_units]
+        best = int(np.argmax(scores)) if scores else 0
+        return (scores[best] if scores else 0.0), best
+
+
+#: a clause stating another figure must match the claim's clause at least this well to show it is misplaced
+_RIVAL_FLOOR = 0.4
+_RELATIVE_YEAR = re.compile(r"上年|去年|上一年|前一年|同比|较上年|比上年")
+
+
+def _relative_year(q: Quantity, ev: _Evidence) -> bool:
+    """A year the passage names relatively: 2020年 where it says 上年/同比 about 2021 (比2020年少了 for 比上年减少)."""
+    if q.kind != "date" or q.date[0] is None or q.date[1] is not None:
+        return False
+    years = {x.date[0] for x in ev.all_quantities if x.kind == "date" and x.date[0] is not None}
+    return q.date[0] + 1 in years and bool(_RELATIVE_YEAR.search(ev.text))
+
+
+def _same_fields(a: Quantity, b: Quantity) -> bool:
+    return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
+
+
+def _rival(x: Quantity, q: Quantity) -> bool:
+    """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
+    if q.kind == "date":
+        return _same_fields(x, q)
+    # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%
+    return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date"
+
+
+def _dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+#: a year written as the base of a comparison (比2020年增加, 较2019年) is not the year a figure is of
+_BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较)\s*(?:于\s*)?$")
+
+
+def _years(text: str) -> set[int]:
+    """Years `text` states a figure for (comparison bases left out)."""
+    out: set[int] = set()
+    for x in quantities(text):
+        if x.kind == "date" and x.date[0] is not None and not _BASE_YEAR.search(text[max(0, x.start - 4) : x.start]):
+            out.add(x.date[0])
+    return out
+
+
+def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[float, int, str]], ev: _Evidence,
+                margin: float) -> bool:
+    """Whether every passage clause stating `q` (among the best matching) is about a year the claim does not
+    name: the clause's own year, else its sentence's; a clause without any year proves nothing."""
+    claim_years = _years(context) or _years(body[: q.start])  # its clause's year, else one named before it
+    if not claim_years or not holders:
+        return False
+    top = max(sc for sc, _, _ in holders)
+    for sc, k, clause in holders:
+        if sc < top - margin:
+            continue
+        years = _years(clause) or _years(ev.sents[k])
+        if not years or years & claim_years:
+            return False
+    return True
+
+
+def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
+                   given_quantities: Sequence[Quantity] = ()) -> list[str]:
+    """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
+    figure of the same kind matches the claim's clause clearly better than every clause stating this one, the
+    figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
+    stating the figure must be about it (not Alibaba's 200万 given to ByteDance)."""
+    problems: list[str] = []
+    whole = _word_units(body)
+    for q in quantities(body):
+        if any(same_quantity(q, x) for x in given_quantities):
+            continue  # the question's own figure (2021赛季…): a premise restated, not a claim
+        if q.kind == "date":
+            values = {x.date for x in ev.all_quantities if x.kind == "date" and _same_fields(x, q)}
+            if not values:  # the chunk states no date of this kind (the year is the document's): nothing to check
+                continue
+            if len(values) == 1:  # one year (or date) stated for the whole passage: anywhere will do
+                if not any(same_quantity(q, x) for x in ev.all_quantities) and not _relative_year(q, ev):
+                    problems.append(f"date {q.text} not in the cited chunk(s)")
+                continue
+        context_text = _clause_of(body, q)
+        context = _word_units(context_text)
+        if len(context) < 4:
+            context = whole
+        # figures the claim's clause states besides q: a passage clause stating one of them is where that one
+        # comes from (比2020年多出83万 beside 新增就业一千二百六十九万人), no rival to q
+        beside = [x for x in quantities(context_text) if x.text != q.text]
+        # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
+        # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
+        scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
+        holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
+        holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
+                          if any(same_quantity(q, x) for x in qs)]
+        if not holders:
+            if not _relative_year(q, ev):
+                problems.append(f"number {q.text} not in the cited chunk(s)")
+            continue
+        top = max(sc for sc, _ in holders)
+        rival = max((sc for sc, _, qs in scored
+                     if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
+                     and not any(same_quantity(q, x) for x in qs)), default=0.0)
+        if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
+                and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
+            problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
+            continue
+        # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
+        if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
+                                            settings.number_clause_margin):
+            problems.append(f"number {q.text} is the passage's figure for another year")
+            continue
+        # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
+        clause = _clause_of(body, q)
+        local = [n for n in claim_names if n.lower() in clause.lower()]
+        known = [n for n in local if any(_same_entity(n, m) for m in ev.names)]
+        if known:
+            contexts = [_entity_context(ev.sents, k, ev.names) for sc, k in holders
+                        if sc >= top - settings.number_clause_margin]
+            if contexts and all(ctx and not any(_same_entity(n, c) for n in known for c in ctx) for ctx in contexts):
+                problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
+    return problems
+
+
+#: words of the refusal itself, not of what it says is missing
+_REFUSAL_WORDS = frozenset(
+    "资料 材料 文档 文本 内容 信息 相关 具体 数据 数字 问题 答案 回答 提供 提到 提及 涉及 说明 给出 "
+    "找到 得知 确定 记载 包含 列出 披露 明确 直接 上下文 所给 给定 现有 以上 上述 抱歉 对不起 遗憾 "
+    "无法 不能 没有 未能 并未 不足以 根据 只 仅 关于 有关 方面 情况 任何 详细 中 里".split()
+)
+
+
+def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str]) -> float:
+    """Share of what the refusal says is missing (its content words, refusal vocabulary left out) that one given
+    sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战."""
+    from rag.components.tokenize import content_terms
+
+    best = 0.0
+    sents = [_nfkc(x).lower() for t in given.values() for x in _chunk_sentences(_unwrap(t))]
+    for c in refusals:
+        # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
+        parts = [p for p in re.split(r"[，,；;]", _body(c.text)) if re.search(_NEG, p)] or [_body(c.text)]
+        terms = [t for t in content_terms("，".join(parts)) if t not in _REFUSAL_WORDS and len(t) >= 2]
+        if len(terms) < 2:
+            continue
+        for sent in sents:
+            best = max(best, sum(t in sent for t in terms) / len(terms))
+    return best
 
 
 def check_grounding(
-    answer: str, given: dict[int, str], evidence: float | None, settings: GroundingSettings
+    answer: str,
+    given: dict[int, str],
+    evidence: float | None,
+    settings: GroundingSettings,
+    similarity: Similarity | None = None,
+    question: str = "",
 ) -> GroundingResult:
-    """Each substantive sentence must cite a given chunk that supports it; refusals only on weak evidence."""
-    cited = markers_in(answer)
-    if is_refusal(answer):
+    """Each claim must be covered by a given chunk that supports it; refusals only on weak evidence."""
+    cited_all = markers_in(answer)
+    cited = [n for n in cited_all if n in given]
+    checks = _structure(answer)
+    method = "lexical+semantic" if similarity is not None and settings.semantic else "lexical"
+    content = [c for c in checks if c.kind in ("claim", "refusal")]
+    for c in checks:  # trivially short claims need no citation
+        if c.kind == "claim" and len(_CONTENT.findall(_body(c.text))) < settings.min_sentence_chars:
+            c.kind = "short"
+    claims = [c for c in checks if c.kind == "claim"]
+    if not answer.strip():
+        return GroundingResult(False, False, [], ["empty answer"], checks, method)
+    if content and all(c.kind == "refusal" for c in content):
         problems = []
         if evidence is not None and evidence >= settings.strong_evidence:
             problems.append(f"refused although retrieval evidence is strong ({evidence:.2f})")
-        return GroundingResult(not problems, True, [n for n in cited if n in given], problems)
-    problems: list[str] = []
-    if not answer.strip():
-        problems.append("empty answer")
-    for sentence in split_sentences(answer):
-        body = _LIST_PREFIX.sub("", strip_markers(sentence)).strip()
-        if len(_CONTENT.findall(body)) < settings.min_sentence_chars:
+        elif settings.refusal_named_support < 1:
+            named = _refusal_named_support(content, given)
+            if named >= settings.refusal_named_support:
+                problems.append(f"refused although a given sentence holds what the refusal says is missing "
+                                f"({named:.2f})")
+        return GroundingResult(not problems, True, cited, problems, checks, method)
+    answer_refs = cited_all
+    evs: dict[tuple[int, ...], _Evidence] = {}
+    asked = quantities(question, liberal=True) if question else []
+    pending_semantic: list[tuple[SentenceCheck, _Evidence, str]] = []
+    for c in claims:
+        short = _short(c.text)
+        body = _body(c.text)
+        summary = False
+        if not c.refs and answer_refs:  # an uncited summary sentence is checked against everything cited
+            c.refs, c.inherited, summary = list(answer_refs), True, True
+        if not c.refs:
+            c.problems.append(f"sentence without citation: {short}")
             continue
-        refs = markers_in(sentence)
-        short = body if len(body) <= 30 else body[:30] + "…"
-        if not refs:
-            problems.append(f"sentence without citation: {short}")
-            continue
-        unknown = [n for n in refs if n not in given]
-        if unknown:
-            problems.append(f"cites chunk(s) not given {unknown}: {short}")
-        known = [given[n] for n in refs if n in given]
+        unknown = [n for n in c.refs if n not in given]
+        if unknown and not c.inherited:
+            c.problems.append(f"cites chunk(s) not given {unknown}: {short}")
+        known = tuple(n for n in c.refs if n in given)
         if not known:
             continue
-        joined = "\n".join(known)
-        score = support(body, joined)
-        if score < settings.min_support:
-            problems.append(f"citation {refs} does not support the sentence (overlap {score:.2f}): {short}")
-        if settings.check_numbers:
-            missing = sorted(_numbers(body) - _numbers(joined))
+        ev = evs.get(known)
+        if ev is None:
+            ev = evs[known] = _Evidence([given[n] for n in known])
+        claim_text = _CONNECTIVE.sub("", body)
+        c.lexical, best = ev.lexical(claim_text)
+        if summary:  # a closing summary may merge what several chunks say
+            c.lexical = max(c.lexical, _recall(_claim_units(claim_text), _word_units(ev.text)))
+        if c.lexical < settings.min_support:
+            if method == "lexical+semantic" and c.lexical >= settings.min_support_semantic_floor:
+                pending_semantic.append((c, ev, body))
+            else:
+                c.problems.append(f"citation {list(known)} does not support the sentence (overlap {c.lexical:.2f}): "
+                                  f"{short}")
+        names = entities(body)
+        if settings.check_entities:
+            missing = [n for n in names if not _named_in(n, ev.text)]
             if missing:
-                problems.append(f"number(s) {missing} not in cited chunk(s) {refs}: {short}")
-    return GroundingResult(not problems, False, [n for n in cited if n in given], problems)
+                c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
+        if settings.check_numbers:
+            c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, [*names, *subjects(body)], settings,
+                                                                      asked))
+    if pending_semantic and similarity is not None:
+        for c, ev, body in pending_semantic:
+            sims = similarity([body], ev.windows)
+            c.semantic = float(np.max(sims)) if sims.size else 0.0
+            if c.semantic < settings.min_semantic:
+                c.problems.append(f"citation {c.refs} does not support the sentence (overlap {c.lexical:.2f}, "
+                                  f"similarity {c.semantic:.2f}): {_short(c.text)}")
+    problems = [p for c in checks for p in c.problems]
+    return GroundingResult(not problems, False, cited, problems, checks, method)
+
+
+__all__ = [
+    "GroundingResult", "SentenceCheck", "Similarity", "check_grounding", "entities", "is_refusal", "markers_in",
+    "refusal_sentence", "split_sentences", "strip_markers", "support", "units",
+]

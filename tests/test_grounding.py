@@ -1,0 +1,174 @@
+"""Issue 14: the citation check reads answers the way Chinese LLMs write them, numbers compare by value, and
+`rag eval grounding` runs the service's own check over a labelled set."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main as cli_main
+from rag.components.llm.citations import MarkerStream, markers_in, normalise_markers
+from rag.components.llm.grounding import check_grounding, is_refusal, refusal_sentence, split_sentences
+from rag.components.numbers import cn_to_number, quantities, same_quantity
+from rag.components.tokenize import content_terms
+from rag.settings_llm import GroundingSettings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "grounding_fixture.jsonl"
+LABELLED = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding_set.jsonl"
+
+C1 = ("最先下场的巨头是字节跳动，5月15日字节公布了豆包主力模型在企业市场的定价。并称“1块钱能买到豆包主力模型的125万"
+      "tokens，相当于三本《三国演义》。”5月21日，阿里云宣布通义千问旗下9款商业化及开源模型降价的同时，也对标表明了"
+      "“1块钱可以买200万tokens，相当于5本《新华字典》的文字量。”")
+C2 = ("以GPT-3.5系列的输入成本为例，2023年3月首次降价90%，6月再次降价25%，到了2024年2月，进行第三次降价50%。"
+      "Kimi每个用户的获客成本达到12-13元，结合它17805的日均下载量，Kimi每天的获客成本将烧掉至少20万元。")
+C3 = ("“国内常看到ofo式的疯狂降价，双输的打法。”近日李开复“对大模型价格战”发表了看法。"
+      "他强调，对于大模型公司，技术仍是最重要的。")
+GIVEN = {1: C1, 2: C2, 3: C3}
+
+
+def check(answer: str, evidence: float | None = None):
+    return check_grounding(answer, GIVEN, evidence, GroundingSettings())
+
+
+@pytest.mark.parametrize(("text", "cited"), [
+    ("甲[1]。乙[2][3]，丙【4】，丁[1, 5]。", [1, 2, 3, 4, 5]),
+    ("见[1-3]与[5–6]", [1, 2, 3, 5, 6]),
+    ("一［1］二^[2]三[^3]四[citation:4]", [1, 2, 3, 4]),
+    ("一(资料1)二（资料2）三[资料3]四[来源4]五【资料5、6】", [1, 2, 3, 4, 5, 6]),
+    ("（1）列表编号不是引用，[2023-2024]也不是", []),
+])
+def test_marker_shapes(text: str, cited: list[int]) -> None:
+    assert markers_in(text) == cited
+
+
+def test_markers_normalised_and_streamed_alike() -> None:
+    text = "价格战【1】。降价（资料2）和免费[1-3]，见[^2]与[citation:3]；年份[2023-2024]不动。"
+    norm = normalise_markers(text)
+    assert norm == "价格战[1]。降价[2]和免费[1][2][3]，见[2]与[3]；年份[2023-2024]不动。"
+    rng = random.Random(7)
+    for _ in range(50):  # any split of the stream yields the same text as normalising the whole
+        cuts = sorted(rng.sample(range(1, len(text)), 8))
+        stream, out = MarkerStream(), ""
+        for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
+            out += stream.feed(text[a:b])
+        assert out + stream.flush() == norm
+
+
+def test_marker_after_closing_quote_belongs_to_the_sentence() -> None:
+    expected = ["他说：“这是双输的打法[3]”。", "技术最重要[3]。"]
+    assert split_sentences("他说：“这是双输的打法。”[3]技术最重要[3]。") == expected
+    assert check("李开复说：“国内常看到ofo式的疯狂降价，双输的打法。”[3]").ok
+
+
+@pytest.mark.parametrize(("claim", "source"), [
+    ("125万", "1,250,000"), ("1,250,000", "125 万"), ("0.0008元", "0.8厘"), ("百分之九十", "90%"), ("九成", "90%"),
+    ("一百二十五万", "125万"), ("5/15", "5月15日"), ("2024-05-15", "5月15日"), ("约1.78万", "17805"),
+    ("二〇二四年", "2024年"), ("3.5亿元", "350,000,000元"),
+])
+def test_numbers_compare_by_value_and_unit(claim: str, source: str) -> None:
+    a, b = quantities(claim)[0], quantities(source, liberal=True)[0]
+    assert same_quantity(a, b), (a, b)
+
+
+@pytest.mark.parametrize(("claim", "source"), [
+    ("130万", "125万"), ("0.8元", "0.8厘"), ("90%", "90"), ("5月16日", "5月15日"), ("约3万", "17805"),
+])
+def test_different_numbers_differ(claim: str, source: str) -> None:
+    assert not same_quantity(quantities(claim)[0], quantities(source, liberal=True)[0])
+
+
+def test_chinese_numerals_and_names_are_not_numbers() -> None:
+    assert cn_to_number("一百二十五万") == 1_250_000 and cn_to_number("两千") == 2000 and cn_to_number("三点五") == 3.5
+    assert [q.text for q in quantities("GPT-4o和Qwen2.5-72B，一些厂商统一降价")] == []
+
+
+def test_paragraph_citation_covers_its_sentences_and_each_is_checked() -> None:
+    good = check("字节跳动最先下场。5月15日字节公布了豆包主力模型在企业市场的定价，1块钱能买到125万tokens[1]。")
+    assert good.ok, good.problems
+    bad = check("字节跳动最先下场。人工智能芯片产业链迎来爆发式增长。1块钱能买到豆包主力模型的125万tokens[1]。")
+    assert not bad.ok and any("does not support" in p for p in bad.problems)
+
+
+def test_lead_in_list_and_heading_need_no_citation() -> None:
+    answer = ("### 价格战概况\n根据资料，主要有以下几点：\n"
+              "1. 字节跳动5月15日公布了豆包主力模型的定价[1]\n"
+              "2. 以GPT-3.5系列为例，2023年3月首次降价90%（资料2）\n\n综上所述，字节跳动和GPT-3.5系列都在降价。")
+    res = check(answer)
+    assert res.ok, res.problems
+    assert [c.kind for c in res.sentences][:2] == ["heading", "lead_in"]
+
+
+def test_numbers_must_sit_where_the_sentence_matches() -> None:
+    other_entity = check("根据资料，字节跳动表示1块钱可以买200万tokens[1]。")
+    assert not other_entity.ok and any("200万" in p for p in other_entity.problems), other_entity.problems
+    swapped = check("2023年6月，GPT-3.5系列的输入成本再次降价50%[2]。")
+    assert not swapped.ok, swapped.problems
+    right = check("豆包主力模型1块钱能买到1,250,000个tokens[1]；Kimi日均下载量约1.78万[2]。")
+    assert right.ok, right.problems
+
+
+def test_invented_entity_is_caught() -> None:
+    res = check("李开复认为价格战是双输的打法[3]。智谱AI也宣布旗下主力模型全面免费[3]。")
+    assert not res.ok and any("智谱" in p for p in res.problems)
+
+
+@pytest.mark.parametrize("text", [
+    "提供的资料中没有关于文心一言月活用户的信息。", "根据所给资料，无法得知具体数字。", "抱歉，这个问题我无法回答。",
+    "资料未提及该公司的净利润。", "The provided context does not mention it.",
+])
+def test_refusal_phrasings(text: str) -> None:
+    assert refusal_sentence(text) and is_refusal(text)
+    res = check(text, evidence=0.2)
+    assert res.ok and res.refused
+
+
+def test_refusal_beside_claims_exempts_nothing() -> None:
+    res = check("资料中未提及具体数字。不过据了解，文心一言月活用户超过3亿[1]。", evidence=0.2)
+    assert not res.ok and not res.refused
+    hedged = check("资料没有直接给出Kimi的亏损，但据推算Kimi每年亏损约5亿元[2]。", evidence=0.2)
+    assert not hedged.ok and any("5亿" in p for p in hedged.problems), hedged.problems
+    assert not check("资料中没有找到相关信息。", evidence=1.0).ok  # one sentence states the whole answer
+    named = check("资料中没有提到李开复对大模型价格战的看法。", evidence=0.2)  # it is right there in [3]
+    assert named.refused and not named.ok and "missing" in named.problems[0]
+
+
+def test_question_and_function_words_are_no_evidence() -> None:
+    assert content_terms("腾讯混元-lite模型原来的价格是多少？") == ("腾讯", "混元", "lite", "模型", "价格")
+    terms = content_terms("如何看待这轮大模型降价潮之后的格局？")
+    assert not {"看待", "这轮", "之后", "如何"} & set(terms) and "格局" in terms
+
+
+def _run_cli(capsys, *args: str) -> dict:
+    assert cli_main(["eval", "grounding", *args, "--embedding", "hash", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_eval_grounding_on_the_fixture(capsys) -> None:
+    out = _run_cli(capsys, "--dataset", str(FIXTURE))
+    o = out["overall"]
+    assert o["answers"] == 12 and o["good"] == 6 and o["bad"] == 6
+    assert o["false_escalation_rate"] == 0.0 and o["miss_rate"] == 0.0, out["errors"]
+    c = out["cost"]
+    assert c["strong_only_cny_per_1000"] > c["cascade_cny_per_1000"] > c["cheap_only_cny_per_1000"] > 0
+    assert set(out["styles"]) >= {"paraphrase_numbers", "other_entity_number", "refusal", "false_refusal"}
+
+
+@pytest.mark.skipif(not LABELLED.exists(), reason="eval/data/grounding_set.jsonl is not in this checkout")
+def test_eval_grounding_ci_slice(capsys) -> None:
+    out = _run_cli(capsys, "--dataset", str(LABELLED), "--limit", "30")
+    o = out["overall"]
+    assert o["answers"] == 30 and o["good"] and o["bad"]
+    # the check separates the labels: far more bad answers escalated than good ones
+    assert o["bad_escalated"] / o["bad"] > 2 * o["good_escalated"] / o["good"]
+
+
+def test_report_plots_the_grounding_eval(tmp_path) -> None:
+    from eval.grounding_eval import evaluate_grounding
+    from eval.report import plot_grounding
+
+    result = evaluate_grounding(FIXTURE, embedding="hash")
+    plot_grounding(result, tmp_path / "grounding.png")
+    assert (tmp_path / "grounding.png").stat().st_size > 5000

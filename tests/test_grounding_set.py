@@ -1,0 +1,146 @@
+"""The hand-written grounding set (eval/data/grounding_set.jsonl) keeps the shape `rag eval grounding` reads."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+SET = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding_set.jsonl"
+GOOD_STYLES = {
+    "ideal",
+    "paragraph",
+    "combined",
+    "marker_shapes",
+    "list_leadin",
+    "paraphrase_numbers",
+    "paraphrase",
+    "refusal",
+}
+BAD_STYLES = {
+    "wrong_number",
+    "other_entity_number",
+    "swapped_numbers",
+    "invented_sentence",
+    "invented_entity",
+    "false_refusal",
+    "hedged_refusal",
+    "wrong_citation",
+}
+ORIGINS = {"seed", "rgb", "cmrc", "real_docs"}
+CITING_BAD = {"wrong_citation", "wrong_number", "other_entity_number", "swapped_numbers", "invented_sentence"}
+# Every citation shape the set uses: [n] [n,m] [n、m] [n-m] [n–m] 【n】 ［n］ ^[n] [^n] [citation:n]
+# (资料n) （资料n） [资料n] [来源n]
+MARKER = re.compile(
+    r"[\[【［]\s*(?:\^|citation:|资料|来源)?\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*[\]】］]|[(（]资料\s*(\d+)[)）]"
+)
+
+
+def cited(answer: str) -> set[int]:
+    """Chunk numbers an answer's markers point at (ranges expanded)."""
+    out: set[int] = set()
+    for m in MARKER.finditer(answer):
+        body = m.group(1) or m.group(2)
+        for part in re.split(r"\s*[,，、]\s*", body):
+            ends = [int(x) for x in re.split(r"\s*[\-–]\s*", part)]
+            out.update(range(ends[0], ends[-1] + 1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_rows_have_the_shared_format(rows: list[dict]) -> None:
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    for r in rows:
+        assert set(r) >= {"id", "question", "origin", "chunks", "answer", "good", "style", "note"}, r["id"]
+        assert r["origin"] in ORIGINS, r["id"]
+        assert r["style"] in GOOD_STYLES | BAD_STYLES, r["id"]
+        assert r["good"] is (r["style"] in GOOD_STYLES), r["id"]
+        assert 2 <= len(r["chunks"]) <= 6, r["id"]
+        for c in r["chunks"]:
+            assert set(c) >= {"text", "title", "source", "page"} and len(c["text"]) >= 40, r["id"]
+        assert r["question"].strip() and r["answer"].strip(), r["id"]
+
+
+def test_sizes_balance_and_coverage(rows: list[dict]) -> None:
+    questions = {r["id"].rsplit("-a", 1)[0] for r in rows}
+    assert len(rows) >= 300 and len(questions) >= 60
+    good = sum(r["good"] for r in rows)
+    assert 0.4 <= good / len(rows) <= 0.6
+    styles = Counter(r["style"] for r in rows)
+    assert set(styles) == GOOD_STYLES | BAD_STYLES
+    assert min(styles.values()) >= 12, styles
+    per_origin = Counter(r["origin"] for r in {r["id"].rsplit("-a", 1)[0]: r for r in rows}.values())
+    assert set(per_origin) == ORIGINS and per_origin["seed"] >= 10 and per_origin["real_docs"] >= 10, per_origin
+    # every question's answers see the same chunks
+    by_q: dict[str, list[dict]] = {}
+    for r in rows:
+        by_q.setdefault(r["id"].rsplit("-a", 1)[0], []).append(r)
+    for q, rs in by_q.items():
+        assert all(r["chunks"] == rs[0]["chunks"] and r["question"] == rs[0]["question"] for r in rs), q
+
+
+def test_markers_point_at_existing_chunks(rows: list[dict]) -> None:
+    for r in rows:
+        nums = cited(r["answer"])
+        assert all(1 <= n <= len(r["chunks"]) for n in nums), (r["id"], nums)
+        if r["good"] and r["style"] != "refusal":
+            assert nums, f"{r['id']}: a good answer must cite a chunk"
+        if r["style"] in CITING_BAD:
+            assert nums, f"{r['id']}: a bad {r['style']} answer carries a citation"
+
+
+def test_marker_parser_reads_every_shape() -> None:
+    assert cited("a[1][2]b[3,4]c[5、6]") == {1, 2, 3, 4, 5, 6}
+    assert cited("x[1-3]y[4–5]") == {1, 2, 3, 4, 5}
+    assert cited("【1】［2］^[3][^4][citation:5](资料6)（资料7）[资料8][来源9]") == set(range(1, 10))
+    assert cited("没有引用。") == set()
+
+
+def _builder():
+    """The passage cutter, loaded by path (eval/data is data, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "build_grounding_passages", SET.parent / "build_grounding_passages.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_chunks_are_verbatim_passages_of_the_shared_data(rows: list[dict]) -> None:
+    bp = _builder()
+    if not bp.DATASETS.is_dir() or not bp.SEED.is_file():
+        pytest.skip(f"shared data not found at {bp.SHARED} (the set's chunks are checked against it)")
+    seed = bp.seed_passages()
+    rgb = bp.rgb_rows()
+    cmrc = bp.cmrc_paragraphs()
+    seen: set[str] = set()
+    for r in rows:
+        for c in r["chunks"]:
+            key = c["source"] + "\0" + c["text"]
+            if key in seen:
+                continue
+            seen.add(key)
+            src, text = c["source"], c["text"]
+            if r["origin"] == "seed":
+                assert text in seed, r["id"]
+            elif src.startswith("rgb_zh_refine.json#"):
+                rid, which = src.split("#", 1)[1].split(":")
+                kind, idx = which.rstrip("]").split("[")
+                assert rgb[int(rid)][kind][int(idx)].strip() == text, r["id"]
+            elif src.startswith("cmrc2018_dev.json#"):
+                assert text in cmrc[src.split("#", 1)[1]]["context"], r["id"]
+            elif src.endswith(".pdf"):
+                assert text in bp.pdf_page(src.split("/", 1)[1], c["page"]), r["id"]
+            else:
+                assert src.split("#", 1)[0].startswith("real_docs/"), r["id"]
+    keys = {c["text"] for r in rows if r["origin"] == "real_docs" for c in r["chunks"]}
+    assert keys <= {bp.real_doc_chunks(k)[0]["text"] for k in bp.REAL_DOCS}
