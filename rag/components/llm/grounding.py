@@ -532,6 +532,64 @@ def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
+#: "X和Y…分别为A和B": the figures after 分别 pair with the items before it, in order
+_RESPECTIVELY = re.compile(r"([^，,。；;：:]+?)分别(?:为|是|达到?|约为?|增长|下降|减少|增加|占)?([^，,。；;]+)")
+_ITEM_SEP = re.compile(r"和|与|及|以及|、|跟")
+
+
+@lru_cache(maxsize=4096)
+def _respective(sentence: str) -> tuple[tuple[tuple[frozenset[str], ...], tuple[Quantity, ...]], ...]:
+    """Each 分别 construction of a passage sentence: the items' distinguishing words and the figures, paired
+    by position (a later 分别 with one item, 对应投资事件数量分别为36起和65起, reuses the items before)."""
+    out = []
+    last: list[set[str]] = []
+    for m in _RESPECTIVELY.finditer(sentence):
+        items = [_claim_units(x) for x in _ITEM_SEP.split(m.group(1)) if _claim_units(x)]
+        figures = tuple(x for x in quantities(m.group(2), liberal=True) if x.kind != "date")
+        if len(items) < 2:
+            items = last
+        if len(items) != len(figures) or len(figures) < 2:
+            continue
+        last = items
+        distinct = tuple(frozenset(u - set().union(*(o for j, o in enumerate(items) if j != i)))
+                         for i, u in enumerate(items))
+        out.append((distinct, figures))
+    return tuple(out)
+
+
+def _respectively_misplaced(q: Quantity, body: str, holder_sents: Sequence[str]) -> bool:
+    """Whether every passage sentence stating `q` in a 分别 construction pairs it with an item other than the
+    one the claim speaks of (the nearest clause up to `q` naming an item): AI生产 given AI行业应用's 74.01亿元."""
+    own = [[i for i, x in enumerate(quantities(m.group(1))) if x.text == q.text]
+           for m in re.finditer(r"分别([^，,。；;]+)", body)]
+    own_pos = next((set(p) for p in own if p), None)  # the claim pairs by position itself (分别对应三十六起和…)
+    clauses = [m.group(0) for m in _CLAUSE.finditer(body[: q.start + len(q.text)])]
+    found = False
+    for sent in holder_sents:
+        pairs = [(items, [i for i, x in enumerate(figures) if same_quantity(q, x)])
+                 for items, figures in _respective(sent)]
+        pairs = [(items, pos) for items, pos in pairs if pos]
+        if not pairs:
+            return False
+        for items, pos in pairs:
+            if own_pos is not None:
+                if own_pos & set(pos):
+                    return False
+                found = True
+                continue
+            for clause in reversed(clauses):
+                cu = _claim_units(clause)
+                score = [len(u & cu) / len(u) if u else 0.0 for u in items]
+                if max(score) > 0:
+                    break
+            else:
+                return False
+            if any(score[i] > 0 for i in pos) or max(score) < 0.5:
+                return False
+            found = True
+    return found
+
+
 #: a year written as the base of a comparison (比2020年增加, 较2019年) is not the year a figure is of
 _BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较)\s*(?:于\s*)?$")
 
@@ -605,6 +663,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
+            continue
+        if q.kind != "date" and _respectively_misplaced(
+                q, body, [ev.sents[k] for sc, k in holders if sc >= top - settings.number_clause_margin]):
+            problems.append(f"number {q.text} is paired with another item in the chunk (分别)")
             continue
         # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
         if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
