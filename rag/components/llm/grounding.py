@@ -251,7 +251,8 @@ def entities(text: str) -> list[str]:
             # jieba tags many common words ns/nz (加盟, 换乘) and its HMM coins two-character "places" from
             # word fragments (大麦地共 -> 地共): keep rare dictionary words and longer new ones
             freq = _word_freq(w)
-            if (freq is None and len(w) < 3) or (freq is not None and freq > _COMMON_FREQ):
+            if (freq is None and len(w) < 3) or (freq is not None and freq > _COMMON_FREQ
+                                                 and not (flag == "ns" and len(w) >= 3)):  # 加拿大 is a name
                 continue
         found.append(w)
     for m in _LATIN_NAME.finditer(t):
