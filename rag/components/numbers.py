@@ -179,7 +179,8 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         has_unit = any(ch in "十百千万亿点" for ch in s)
         nxt = t[m.end() : m.end() + 1]
         # an answer's lone 二…九 counts before a measure word (三年内, 五家); 一 rarely states a count (一家公司)
-        counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(r"[个名位家款本次倍项种条人年月天周届轮国]", nxt)
+        counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(
+            r"[个名位家款本次倍项种条人年月天周届轮国]", nxt)
         if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
         if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):

@@ -47,7 +47,8 @@ _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 # clause ends: Chinese and ASCII punctuation and line breaks, but not a thousands separator (7,490)
 _CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
 # a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
-_CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉|一般来说|一般而言|通常来说|通常情况下|按照?惯例)\S)")
+_CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉|"
+                       r"一般来说|一般而言|通常来说|通常情况下|按照?惯例)\S)")
 _DECOR = re.compile(r"[*_`#>]+")
 #: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
 _CONNECTIVE = re.compile(
