@@ -518,6 +518,12 @@ def _relative_year(q: Quantity, ev: _Evidence) -> bool:
     return q.date[0] + 1 in years and bool(_RELATIVE_YEAR.search(ev.text))
 
 
+def _covers(x: Quantity, q: Quantity) -> bool:
+    """Whether date `x` states every field date `q` states (2007年4月 states a year like 1974年 does)."""
+    return x.kind == q.kind == "date" and all(a is not None for a, b in zip(x.date, q.date, strict=True)
+                                               if b is not None)
+
+
 def _same_fields(a: Quantity, b: Quantity) -> bool:
     return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
 
@@ -525,7 +531,7 @@ def _same_fields(a: Quantity, b: Quantity) -> bool:
 def _rival(x: Quantity, q: Quantity) -> bool:
     """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
     if q.kind == "date":
-        return _same_fields(x, q)
+        return _covers(x, q)
     # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%
     return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date"
 
@@ -634,7 +640,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
         if q.kind == "date":
-            values = {x.date for x in ev.all_quantities if x.kind == "date" and _same_fields(x, q)}
+            values = {tuple(v if f is not None else None for v, f in zip(x.date, q.date, strict=True))
+                      for x in ev.all_quantities if _covers(x, q)}
             if not values:  # the chunk states no date of this kind (the year is the document's): nothing to check
                 continue
             if len(values) == 1:  # one year (or date) stated for the whole passage: anywhere will do
