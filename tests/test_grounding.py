@@ -211,3 +211,10 @@ def test_numbers_in_words_do_not_count_against_support() -> None:
 def test_closing_attribution_and_counting_lead_in() -> None:
     res = _yearly("两个板块的营收如下：\n\n- 甲板块：31.5亿元\n- 乙板块：12.8亿元\n\n以上数据均见[2]。")
     assert res.ok, res.problems
+
+
+def test_a_count_of_one_thing_is_no_count_of_another() -> None:
+    given = {1: "遗址共发现陶器1200多件，石器350组，分布面积约20平方公里。"}
+    assert check_grounding("遗址出土石器350组[1]。", given, None, GroundingSettings()).ok
+    wrong = check_grounding("遗址出土石器350件[1]。", given, None, GroundingSettings())
+    assert not wrong.ok, wrong.problems

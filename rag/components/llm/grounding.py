@@ -628,6 +628,24 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
     return True
 
 
+#: measure words that say what a count counts
+_COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户]")
+
+
+def _measure_after(text: str, q: Quantity) -> str:
+    """The measure word right after a count (8453个 -> 个), '' when there is none."""
+    nxt = text[q.start + len(q.text) : q.start + len(q.text) + 1]
+    return nxt if q.kind == "number" and _COUNTER.fullmatch(nxt or "-") else ""
+
+
+#: measure words that count the same kind of thing (5名 = 5位 = 5个 people; 3家 = 3个 companies)
+_COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款")
+
+
+def _measure_agrees(a: str, b: str) -> bool:
+    return not a or not b or a == b or any(a in kin and b in kin for kin in _COUNTER_KIN)
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -657,7 +675,11 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         beside = [x for x in quantities(context_text) if x.text != q.text]
         # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
         # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
-        scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
+        unit = _measure_after(body, q)
+        # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个)
+        scored = [(ev.weighted_recall(cu, context), k,
+                   [x for x in qs if not same_quantity(q, x) or _measure_agrees(unit, _measure_after(c, x))])
+                  for k, c, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
