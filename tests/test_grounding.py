@@ -172,3 +172,49 @@ def test_report_plots_the_grounding_eval(tmp_path) -> None:
     result = evaluate_grounding(FIXTURE, embedding="hash")
     plot_grounding(result, tmp_path / "grounding.png")
     assert (tmp_path / "grounding.png").stat().st_size > 5000
+
+
+YEARLY = {1: "2022年全市新增就业岗位58万个，比上年增加6万个。根据规划，到2030年全市新增就业岗位将达到80万个。",
+          2: "一季度营收方面，甲板块和乙板块分别为31.5亿元和12.8亿元，同比分别增长18%和7%。",
+          3: "公司全年实现营业收入52,300.10万元，较上年减少3.1%；实现净利润6,100.20万元，较上年减少12.4%。"}
+
+
+def _yearly(answer: str):
+    return check_grounding(answer, YEARLY, None, GroundingSettings())
+
+
+def test_figure_must_be_of_the_year_the_claim_names() -> None:
+    assert _yearly("2022年全市新增就业岗位58万个，比2021年多出6万个[1]。").ok
+    wrong = _yearly("2022年全市新增就业岗位达到80万个[1]。")  # 80万 is the 2030 target
+    assert not wrong.ok and any("another year" in p for p in wrong.problems), wrong.problems
+
+
+def test_respectively_pairs_items_with_figures() -> None:
+    assert _yearly("一季度甲板块营收31.5亿元，乙板块营收12.8亿元[2]。").ok
+    assert _yearly("一季度甲板块和乙板块营收分别为31.5亿元和12.8亿元[2]。").ok
+    wrong = _yearly("一季度甲板块营收12.8亿元[2]。")
+    assert not wrong.ok and any("分别" in p for p in wrong.problems), wrong.problems
+
+
+def test_a_share_rivals_only_a_share() -> None:
+    # 净利润6,100.20万元 is an amount: no rival to the 12.4% drop beside it
+    assert _yearly("公司净利润为6,100.20万元，同比下降12.4%[3]。").ok
+    swapped = _yearly("公司净利润为6,100.20万元，较上年减少3.1%[3]。")
+    assert not swapped.ok, swapped.problems
+
+
+def test_numbers_in_words_do_not_count_against_support() -> None:
+    assert _yearly("二〇二二年全市新增就业岗位五十八万个，比上年增加六万个[1]。").ok
+    assert same_quantity(quantities("千分之七点五二")[0], quantities("7.52‰")[0])
+
+
+def test_closing_attribution_and_counting_lead_in() -> None:
+    res = _yearly("两个板块的营收如下：\n\n- 甲板块：31.5亿元\n- 乙板块：12.8亿元\n\n以上数据均见[2]。")
+    assert res.ok, res.problems
+
+
+def test_a_count_of_one_thing_is_no_count_of_another() -> None:
+    given = {1: "遗址共发现陶器1200多件，石器350组，分布面积约20平方公里。"}
+    assert check_grounding("遗址出土石器350组[1]。", given, None, GroundingSettings()).ok
+    wrong = check_grounding("遗址出土石器350件[1]。", given, None, GroundingSettings())
+    assert not wrong.ok, wrong.problems

@@ -34,7 +34,7 @@ _DATE_Y = re.compile(r"(?<!\d)(\d{4})\s*年(?!\s*\d{1,2}\s*月)")
 _DATE_M = re.compile(r"(?<![\d.])(\d{1,2})\s*月(?!\s*\d)")
 _DATE_D = re.compile(r"(?<![\d.月])(\d{1,2})\s*[日号]")
 #: measure words after which a passage's lone Chinese digit is a count (三本, 第三次, 提前三轮)
-_MEASURE = re.compile(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所]")
+_MEASURE = re.compile(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所国]")
 _MEASURE_AFTER_BIG = re.compile(r"[吨人元辆台件个次亩户家条]")
 _CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
 _PCT_CN = re.compile(rf"(百|千)分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
@@ -179,7 +179,8 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         has_unit = any(ch in "十百千万亿点" for ch in s)
         nxt = t[m.end() : m.end() + 1]
         # an answer's lone 二…九 counts before a measure word (三年内, 五家); 一 rarely states a count (一家公司)
-        counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(r"[个名位家款本次倍项种条人年月天周届轮]", nxt)
+        counted = len(s) == 1 and s in "二两三四五六七八九" and re.match(
+            r"[个名位家款本次倍项种条人年月天周届轮国]", nxt)
         if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
         if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):

@@ -47,7 +47,8 @@ _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 # clause ends: Chinese and ASCII punctuation and line breaks, but not a thousands separator (7,490)
 _CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
 # a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
-_CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉)\S)")
+_CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉|"
+                       r"一般来说|一般而言|通常来说|通常情况下|按照?惯例)\S)")
 _DECOR = re.compile(r"[*_`#>]+")
 #: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
 _CONNECTIVE = re.compile(
@@ -251,7 +252,8 @@ def entities(text: str) -> list[str]:
             # jieba tags many common words ns/nz (加盟, 换乘) and its HMM coins two-character "places" from
             # word fragments (大麦地共 -> 地共): keep rare dictionary words and longer new ones
             freq = _word_freq(w)
-            if (freq is None and len(w) < 3) or (freq is not None and freq > _COMMON_FREQ):
+            if (freq is None and len(w) < 3) or (freq is not None and freq > _COMMON_FREQ
+                                                 and not (flag == "ns" and len(w) >= 3)):  # 加拿大 is a name
                 continue
         found.append(w)
     for m in _LATIN_NAME.finditer(t):
@@ -516,6 +518,12 @@ def _relative_year(q: Quantity, ev: _Evidence) -> bool:
     return q.date[0] + 1 in years and bool(_RELATIVE_YEAR.search(ev.text))
 
 
+def _covers(x: Quantity, q: Quantity) -> bool:
+    """Whether date `x` states every field date `q` states (2007年4月 states a year like 1974年 does)."""
+    return x.kind == q.kind == "date" and all(a is not None for a, b in zip(x.date, q.date, strict=True)
+                                               if b is not None)
+
+
 def _same_fields(a: Quantity, b: Quantity) -> bool:
     return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
 
@@ -523,13 +531,71 @@ def _same_fields(a: Quantity, b: Quantity) -> bool:
 def _rival(x: Quantity, q: Quantity) -> bool:
     """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
     if q.kind == "date":
-        return _same_fields(x, q)
+        return _covers(x, q)
     # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%
     return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date"
 
 
 def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+#: "X和Y…分别为A和B": the figures after 分别 pair with the items before it, in order
+_RESPECTIVELY = re.compile(r"([^，,。；;：:]+?)分别(?:为|是|达到?|约为?|增长|下降|减少|增加|占)?([^，,。；;]+)")
+_ITEM_SEP = re.compile(r"和|与|及|以及|、|跟")
+
+
+@lru_cache(maxsize=4096)
+def _respective(sentence: str) -> tuple[tuple[tuple[frozenset[str], ...], tuple[Quantity, ...]], ...]:
+    """Each 分别 construction of a passage sentence: the items' distinguishing words and the figures, paired
+    by position (a later 分别 with one item, 对应投资事件数量分别为36起和65起, reuses the items before)."""
+    out = []
+    last: list[set[str]] = []
+    for m in _RESPECTIVELY.finditer(sentence):
+        items = [_claim_units(x) for x in _ITEM_SEP.split(m.group(1)) if _claim_units(x)]
+        figures = tuple(x for x in quantities(m.group(2), liberal=True) if x.kind != "date")
+        if len(items) < 2:
+            items = last
+        if len(items) != len(figures) or len(figures) < 2:
+            continue
+        last = items
+        distinct = tuple(frozenset(u - set().union(*(o for j, o in enumerate(items) if j != i)))
+                         for i, u in enumerate(items))
+        out.append((distinct, figures))
+    return tuple(out)
+
+
+def _respectively_misplaced(q: Quantity, body: str, holder_sents: Sequence[str]) -> bool:
+    """Whether every passage sentence stating `q` in a 分别 construction pairs it with an item other than the
+    one the claim speaks of (the nearest clause up to `q` naming an item): AI生产 given AI行业应用's 74.01亿元."""
+    own = [[i for i, x in enumerate(quantities(m.group(1))) if x.text == q.text]
+           for m in re.finditer(r"分别([^，,。；;]+)", body)]
+    own_pos = next((set(p) for p in own if p), None)  # the claim pairs by position itself (分别对应三十六起和…)
+    clauses = [m.group(0) for m in _CLAUSE.finditer(body[: q.start + len(q.text)])]
+    found = False
+    for sent in holder_sents:
+        pairs = [(items, [i for i, x in enumerate(figures) if same_quantity(q, x)])
+                 for items, figures in _respective(sent)]
+        pairs = [(items, pos) for items, pos in pairs if pos]
+        if not pairs:
+            return False
+        for items, pos in pairs:
+            if own_pos is not None:
+                if own_pos & set(pos):
+                    return False
+                found = True
+                continue
+            for clause in reversed(clauses):
+                cu = _claim_units(clause)
+                score = [len(u & cu) / len(u) if u else 0.0 for u in items]
+                if max(score) > 0:
+                    break
+            else:
+                return False
+            if any(score[i] > 0 for i in pos) or max(score) < 0.5:
+                return False
+            found = True
+    return found
 
 
 #: a year written as the base of a comparison (比2020年增加, 较2019年) is not the year a figure is of
@@ -562,6 +628,24 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
     return True
 
 
+#: measure words that say what a count counts
+_COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户]")
+
+
+def _measure_after(text: str, q: Quantity) -> str:
+    """The measure word right after a count (8453个 -> 个), '' when there is none."""
+    nxt = text[q.start + len(q.text) : q.start + len(q.text) + 1]
+    return nxt if q.kind == "number" and _COUNTER.fullmatch(nxt or "-") else ""
+
+
+#: measure words that count the same kind of thing (5名 = 5位 = 5个 people; 3家 = 3个 companies)
+_COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款")
+
+
+def _measure_agrees(a: str, b: str) -> bool:
+    return not a or not b or a == b or any(a in kin and b in kin for kin in _COUNTER_KIN)
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -574,7 +658,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
         if q.kind == "date":
-            values = {x.date for x in ev.all_quantities if x.kind == "date" and _same_fields(x, q)}
+            values = {tuple(v if f is not None else None for v, f in zip(x.date, q.date, strict=True))
+                      for x in ev.all_quantities if _covers(x, q)}
             if not values:  # the chunk states no date of this kind (the year is the document's): nothing to check
                 continue
             if len(values) == 1:  # one year (or date) stated for the whole passage: anywhere will do
@@ -590,7 +675,11 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         beside = [x for x in quantities(context_text) if x.text != q.text]
         # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
         # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
-        scored = [(ev.weighted_recall(cu, context), k, qs) for k, _, cu, qs in ev.clauses]
+        unit = _measure_after(body, q)
+        # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个)
+        scored = [(ev.weighted_recall(cu, context), k,
+                   [x for x in qs if not same_quantity(q, x) or _measure_agrees(unit, _measure_after(c, x))])
+                  for k, c, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
@@ -605,6 +694,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
+            continue
+        if q.kind != "date" and _respectively_misplaced(
+                q, body, [ev.sents[k] for sc, k in holders if sc >= top - settings.number_clause_margin]):
+            problems.append(f"number {q.text} is paired with another item in the chunk (分别)")
             continue
         # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
         if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
