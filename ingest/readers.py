@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from pathlib import Path
 
+from ingest.common import clean_text, content_id, first_line_title, make_doc  # noqa: F401 - content_id re-exported
 from ingest.encoding import decode_bytes
-from ingest.errors import CorruptFileError, EmptyFileError, EncryptedFileError, UnsupportedFormatError
+from ingest.errors import CorruptFileError, EmptyFileError, UnsupportedFormatError
+from ingest.options import ReadOptions
+from ingest.pdf import read_pdf
 from rag.types import Document
 
 TEXT_EXTS = {".txt", ".text", ".csv", ".log", ""}
@@ -32,32 +34,6 @@ _FIELD_RE = re.compile(r"^\s*(" + "|".join(map(re.escape, NEWS_FIELDS)) + r")\s*
 # `发布时间：…`, a site breadcrumb, or nothing); the date is pulled out of it.
 _CRUD_RE = re.compile(r"^(.{0,200}?)[，,]?\s*正文[:：](.*)$")
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}[-/]\d{1,2}(?:\s+\d{1,2}:\d{2})?")
-
-
-def content_id(text: str) -> str:
-    """Stable document id from the normalised content, so re-ingesting the same text adds nothing."""
-    norm = re.sub(r"\s+", " ", text).strip()
-    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:24]
-
-
-_CONTROL_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-def clean_text(text: str) -> str:
-    """Drop C0 control characters and ANSI colour codes (tab, newline, CR and form feed stay)."""
-    return _CONTROL_RE.sub("", text)
-
-
-def _doc(text: str, title: str, source: str, **meta: object) -> Document:
-    text = clean_text(text).strip()
-    return Document(doc_id=content_id(text), text=text, title=title.strip() or "untitled", source=source,
-                    metadata={k: v for k, v in meta.items() if v not in (None, "")})
-
-
-def _first_line_title(text: str, limit: int = 40) -> str:
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = line.lstrip("#").strip()
-    return line if len(line) <= limit else line[:limit] + "…"
 
 
 def parse_news_records(text: str, source: str) -> list[Document]:
@@ -85,7 +61,7 @@ def parse_news_records(text: str, source: str) -> list[Document]:
         text_all = "\n\n".join(p for p in parts if p)
         if not body and not rec.get("summary"):
             continue
-        docs.append(_doc(text_all, rec.get("title", "") or _first_line_title(body), rec.get("url") or source,
+        docs.append(make_doc(text_all, rec.get("title", "") or first_line_title(body), rec.get("url") or source,
                          url=rec.get("url"), keywords=rec.get("keywords"), ai_tech=rec.get("ai_tech"),
                          industry=rec.get("industry"), summary=rec.get("summary"), path=source, kind="news"))
     return docs
@@ -101,7 +77,7 @@ def parse_crud_lines(text: str, source: str) -> list[Document]:
         found = _DATE_RE.search(m.group(1).replace("：", ":"))
         date = re.sub(r"\s+", " ", found.group(0)) if found else ""
         body = m.group(2).strip()
-        docs.append(_doc(body, _first_line_title(re.split(r"[。！？]", body, maxsplit=1)[0]),
+        docs.append(make_doc(body, first_line_title(re.split(r"[。！？]", body, maxsplit=1)[0]),
                          source, date=date or None, line=i, kind="news"))
     return docs
 
@@ -132,14 +108,14 @@ def read_text(data: bytes, source: str) -> list[Document]:
         return parse_news_records(text, source)
     if _is_crud(text):
         return parse_crud_lines(text, source)
-    return [_doc(text, _first_line_title(text) or Path(source).stem, source, encoding=enc, kind="text")]
+    return [make_doc(text, first_line_title(text) or Path(source).stem, source, encoding=enc, kind="text")]
 
 
 def read_markdown(data: bytes, source: str) -> list[Document]:
     text, enc = _decode_clean(data, source)
     heading = re.search(r"^#{1,3}\s+(.+)$", text, re.M)
-    title = heading.group(1).strip() if heading else _first_line_title(text)
-    return [_doc(text, title, source, encoding=enc, kind="markdown")]
+    title = heading.group(1).strip() if heading else first_line_title(text)
+    return [make_doc(text, title, source, encoding=enc, kind="markdown")]
 
 
 def read_html(data: bytes, source: str) -> list[Document]:
@@ -156,37 +132,7 @@ def read_html(data: bytes, source: str) -> list[Document]:
     body = "\n".join(b for b in blocks if b)
     if not body:
         raise EmptyFileError(f"{source}: the HTML page has no visible text")
-    return [_doc(body, title or _first_line_title(body), source, kind="html")]
-
-
-def read_pdf(data: bytes, source: str) -> list[Document]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):  # an empty user password opens many "protected" PDFs
-            raise EncryptedFileError(f"{source}: the PDF is encrypted (password-protected); "
-                                     "save an unprotected copy and ingest that")
-        page_texts = [clean_text(page.extract_text() or "").strip() for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
-        raise CorruptFileError(f"{source}: not a readable PDF ({exc})") from None
-    parts, pages, pos = [], [], 0
-    for number, ptext in enumerate(page_texts, start=1):
-        if not ptext:
-            continue
-        if parts:
-            pos += 2  # the "\n\n" between pages
-        pages.append((pos, pos + len(ptext), number))
-        parts.append(ptext)
-        pos += len(ptext)
-    if not parts:
-        raise EmptyFileError(f"{source}: the PDF has no text layer (scanned pages need OCR first)")
-    text = "\n\n".join(parts)
-    title = (reader.metadata.title if reader.metadata and reader.metadata.title else "") or _first_line_title(text)
-    doc = Document(doc_id=content_id(text), text=text, title=title, source=source,
-                   metadata={"kind": "pdf", "pages": len(page_texts)}, pages=pages)
-    return [doc]
+    return [make_doc(body, title or first_line_title(body), source, kind="html")]
 
 
 DOCX_MAX_UNPACKED = 256 * 2**20  # bytes a DOCX may unpack to
@@ -229,18 +175,19 @@ def read_docx(data: bytes, source: str) -> list[Document]:
     if not paras:
         raise EmptyFileError(f"{source}: the DOCX file has no text")
     text = "\n\n".join(paras)
-    title = d.core_properties.title or _first_line_title(text)
-    return [_doc(text, title, source, kind="docx")]
+    title = d.core_properties.title or first_line_title(text)
+    return [make_doc(text, title, source, kind="docx")]
 
 
-def read_bytes(data: bytes, name: str, source: str | None = None) -> list[Document]:
+def read_bytes(data: bytes, name: str, source: str | None = None,
+               options: ReadOptions | None = None) -> list[Document]:
     """Dispatch on the file extension; raise an IngestError subclass with a specific message."""
     source = source or name
     ext = Path(name).suffix.lower()
     if not data:
         raise EmptyFileError(f"{source}: the file is empty")
     if ext == ".pdf" or data[:5] == b"%PDF-":
-        return read_pdf(data, source)
+        return read_pdf(data, source, options)
     if ext == ".docx":
         return read_docx(data, source)
     if ext in HTML_EXTS:
