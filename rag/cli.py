@@ -58,6 +58,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               f"errors {len(report['errors'])}")
         for err in report["errors"]:
             print(f"  error: {err['error']}", file=sys.stderr)
+        erred = {e["path"] for e in report["errors"]}
+        skipped = [s for s in report.get("skipped", []) if s["path"] not in erred]  # errors are already listed
+        if skipped:
+            print(f"skipped {len(skipped)} file(s) in the folders given:")
+            for s in skipped:
+                print(f"  skipped: {s['path']} ({s['reason']})")
     return 1 if report["errors"] and not report["added"] and not report["unchanged"] else 0
 
 

@@ -53,9 +53,11 @@ def delete_document(doc_id: str, request: Request) -> dict:
     return {"deleted": doc_id}
 
 
-@router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, news records",
+@router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, xlsx, csv, pptx, "
+                                    "epub, eml, images (OCR), news records",
              description="Each file is ingested on its own; the answer lists the new and already-indexed "
-                         "document ids and one status per file. 200 when at least one file was indexed or "
+                         "document ids and one status per file; `skipped` lists files of an unsupported type "
+                         "(with why) and `skipped_count` counts them. 200 when at least one file was indexed or "
                          "was already there; 413 when every file was over the size limit; 400 otherwise.")
 async def upload_documents(files: list[UploadFile], request: Request) -> JSONResponse:
     svc = services(request)
@@ -81,7 +83,7 @@ async def upload_documents(files: list[UploadFile], request: Request) -> JSONRes
             statuses.append({"file": name, "status": "added" if part.added else "unchanged", "ids": ids,
                              "chunks": part.chunks, **({"errors": part.errors} if part.errors else {})})
     ids = [i for s in statuses for i in s["ids"]]
-    body = {"ids": ids, "files": statuses, **report.to_dict()}
+    body = {"ids": ids, "files": statuses, **report.to_dict(), "skipped_count": len(report.skipped)}
     if ids or not files:
         return JSONResponse(body)
     code = 413 if too_large == len(files) else 400
