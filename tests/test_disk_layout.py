@@ -51,7 +51,7 @@ def test_chroma_keeps_no_chunk_text_and_chunks_come_back_identical(tmp_path):
         assert len(ids) >= 3 and lib.vectors.count() == len(ids)
         got = lib.vectors.get(ids)
         assert got == expected
-        assert any(c.page == 2 for c in got) and any(c.metadata.get("url") for c in got)
+        assert any(c.page_end == 2 for c in got) and any(c.metadata.get("url") for c in got)
         hits = lib.vectors.query(lib.embedder.embed_query("光伏装机容量"), k=len(ids))
         assert sorted(c.chunk_id for c, _ in hits) == sorted(ids)
         assert all(c == next(e for e in got if e.chunk_id == c.chunk_id) for c, _ in hits)
