@@ -242,3 +242,61 @@ def test_bad_office_files_are_refused_specifically():
         read_bytes(make_xlsx(SALES)[:500], "cut.xlsx")
     with pytest.raises(IngestError, match="PPTX"):
         read_bytes(b"PK\x03\x04" + b"\x00" * 100, "cut.pptx")
+
+
+# ----- folder ingest says what it skipped ---------------------------------------------------------------------------
+
+def _folder(root: Path) -> Path:
+    folder = root / "in"
+    (folder / "sub" / ".git").mkdir(parents=True)
+    (folder / "good.txt").write_text("宁德时代发布神行超充电池，充电10分钟可行驶400公里。", encoding="utf-8")
+    (folder / "sub" / "sheet.xlsx").write_bytes(make_xlsx(SALES))
+    (folder / "archive.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (folder / "notes.xyz").write_text("x")
+    (folder / ".hidden.txt").write_text("隐藏文件")
+    (folder / "sub" / ".git" / "config").write_text("[core]")
+    return folder
+
+
+def test_folder_ingest_lists_what_it_skipped_and_why(services, tmp_path):
+    report = services.ingest_paths([str(_folder(tmp_path))])
+    assert len(report.added) == 2 and not report.errors
+    reasons = {Path(s["path"]).name: s["reason"] for s in report.skipped}
+    assert reasons == {"archive.zip": "unsupported file type '.zip'", "notes.xyz": "unsupported file type '.xyz'",
+                       ".hidden.txt": "hidden file", ".git": "hidden folder"}
+    assert report.to_dict()["skipped"] == report.skipped
+
+
+def test_cli_prints_the_skipped_files(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.test_crash import _env
+
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(_folder(tmp_path))],
+                          env=_env(tmp_path, tmp_path / "data"), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "added 2 document(s)" in proc.stdout and "skipped 4 file(s)" in proc.stdout
+    assert "archive.zip (unsupported file type '.zip')" in proc.stdout and ".hidden.txt (hidden file)" in proc.stdout
+
+
+def test_upload_response_lists_unsupported_files_as_skipped(tmp_path):
+    import asyncio
+
+    import httpx
+
+    from rag.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path / "data"), ui=False)
+    try:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=300)
+        files = [("files", ("a.txt", "比亚迪八月新能源汽车销量达到27.4万辆。".encode())),
+                 ("files", ("tool.exe", b"MZ\x00\x01")), ("files", ("sales.xlsx", make_xlsx(SALES)))]
+        body = asyncio.run(client.post("/documents", files=files)).json()
+        assert len(body["added"]) == 2 and body["skipped_count"] == 1
+        assert body["skipped"][0]["path"] == "tool.exe" and "unsupported" in body["skipped"][0]["reason"]
+        assert any(e["path"] == "tool.exe" for e in body["errors"])  # still an error too, as before
+    finally:
+        app.state.services.close()
