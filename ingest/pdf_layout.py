@@ -90,9 +90,11 @@ def _line_text(chars: list[dict]) -> str:
     prev = None
     for c in chars:
         ch = c["text"]
+        if ch.startswith("(cid:"):
+            continue  # a glyph without a Unicode mapping: pdfminer's placeholder means nothing to a reader
         if prev is not None and ch != " " and (not out or out[-1] != " "):
             gap = c["x0"] - prev["x1"]
-            if gap > 0.22 * max(c["size"], 1.0):
+            if gap > 0.15 * max(c["size"], 1.0):
                 out.append(" ")
         if ch == " " and (not out or out[-1] == " "):
             prev = c

@@ -52,14 +52,15 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of single CJK characters separated by typographic spaces (`学 生 手 册`): a letter-spaced heading.
 _SPACED_RUN_RE = re.compile(rf"(?<![{_CJK}])[{_CJK}](?:[ \u3000\u00a0\u2002-\u200a]+[{_CJK}](?![{_CJK}]))+")
 _SPACES_RE = re.compile(r"[ \u3000\u00a0\u2002-\u200a]+")
-_NEEDS_WORK_RE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\ue000-\uf8ff\U0001d400-\U0001d7ff\U0002f800-\U0002fa1f"
+_NEEDS_WORK_RE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\ufb00-\ufb06\ue000-\uf8ff\U0001d400-\U0001d7ff\U0002f800-\U0002fa1f"
                             "\u00a0\u2002-\u200a\u3000]")
 
 
 def map_char(ch: str, font: str = "") -> str:
     """One character as meant: radicals, compatibility ideographs, math letters, symbol-font code points."""
     o = ord(ch)
-    if 0x2F00 <= o <= 0x2FDF or 0xF900 <= o <= 0xFAFF or 0x2F800 <= o <= 0x2FA1F or 0x1D400 <= o <= 0x1D7FF:
+    if (0x2F00 <= o <= 0x2FDF or 0xF900 <= o <= 0xFAFF or 0x2F800 <= o <= 0x2FA1F or 0x1D400 <= o <= 0x1D7FF
+            or 0xFB00 <= o <= 0xFB06):  # ... and Latin ligatures (ﬁ ﬂ), which break word search
         return unicodedata.normalize("NFKC", ch)
     if 0x2E80 <= o <= 0x2EFF:
         return _RADICALS_SUPPLEMENT.get(ch, ch)

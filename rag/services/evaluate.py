@@ -68,6 +68,24 @@ def eval_index(settings: Settings, data: EvalSet, cache: bool | str | Path = Tru
                work_dir: Path | None = None) -> Iterator[EvalIndex]:
     """Index `data.corpus` in a temporary directory; with an empty corpus, open the user's own index."""
     embedder = eval_embedder(settings, cache)
+    if data.files:
+        # A user's questions over given files: read them with the real readers into a throw-away index.
+        with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
+            s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True)
+            started = time.perf_counter()
+            library = Library(Path(tmp), embedder)
+            try:
+                report = IngestService(library, s).ingest_paths(data.files, progress=progress)
+                if not library.documents():
+                    raise ValueError(f"no documents could be read from {', '.join(map(str, data.files))}: "
+                                     f"{report.errors[:3]}")
+                _resolve_sources(library, data.questions)
+                yield EvalIndex(library, s, data, time.perf_counter() - started)
+            finally:
+                library.close()
+                if hasattr(embedder, "close"):
+                    embedder.close()
+        return
     if not data.corpus:
         from rag.lock import DataDirLock
 
