@@ -18,11 +18,12 @@ from ingest.chunking import ChineseChunker
 from ingest.errors import IngestError
 from ingest.options import ReadOptions
 from ingest.text_norm import leftover_artefacts
+from rag.types import Chunk
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _CJK_NEWLINE = re.compile(f"(?<=[{_CJK}])\n(?=[{_CJK}])")
 _PAGE_NUMBER_LINE = re.compile(
-    r"^\s*(?:[-—–]?\s*\d{1,4}\s*[-—–]?|\d{1,4}\s*/\s*\d{1,4}|第\s*\d{1,4}\s*页(?:\s*共\s*\d+\s*页)?|"
+    r"^\s*(?:[-—–·•]?\s*\d{1,4}\s*[-—–·•]?|\d{1,4}\s*/\s*\d{1,4}|第\s*\d{1,4}\s*页(?:\s*共\s*\d+\s*页)?|"
     r"page\s*\d{1,4}(?:\s*of\s*\d{1,4})?)\s*$", re.I)
 #: a table row written with its header: at least two `name: value` cells joined by ` | `
 _HEADED_ROW = re.compile(r"^[^|\n]{1,80}?[:：] ?[^|\n]+(?: \| [^|\n]{1,80}?[:：] ?[^|\n]*)+$", re.M)
@@ -55,32 +56,40 @@ def _key(line: str) -> str:
 
 
 def running_lines(data: bytes) -> set[str]:
-    """Keys of lines repeated at the top/bottom of a PDF's raw pypdf pages (≥ 3 pages and ≥ 10% of them)."""
-    from pypdf import PdfReader
+    """Keys of lines repeated in a PDF's top or bottom tenth (pdfplumber's plain line grouping, ≥ 3 and ≥ 20% of
+    the pages), found without the reader under test."""
+    import pdfplumber
 
+    counts: dict[str, int] = {}
+    n = 0
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        pages = [(p.extract_text() or "").splitlines() for p in reader.pages]
+        with pdfplumber.open(io.BytesIO(data), password="") as pdf:
+            for page in pdf.pages:
+                n += 1
+                h = float(page.height)
+                keys = {_key(ln["text"]) for ln in page.extract_text_lines(return_chars=False)
+                        if (ln["top"] < 0.1 * h or ln["bottom"] > 0.9 * h) and len(ln["text"]) <= 60}
+                for k in keys:
+                    counts[k] = counts.get(k, 0) + 1
+                page.close()
     except Exception:  # noqa: BLE001 - the report still measures everything else
         return set()
-    counts: dict[str, int] = {}
-    for lines in pages:
-        lines = [ln.strip() for ln in lines if ln.strip()]
-        for ln in set(lines[:2] + lines[-2:]):
-            if len(ln) <= 60:
-                counts[_key(ln)] = counts.get(_key(ln), 0) + 1
-    need = max(3, round(0.1 * len(pages)))
-    return {k for k, n in counts.items() if n >= need and len(k) >= 2} if len(pages) >= 3 else set()
+    need = max(3, round(0.2 * n))
+    # a repeated line needs two letters of its own: `#,#,#.#` (a figure) or `·#·` (a page number, matched apart)
+    return {k for k, c in counts.items() if c >= need and len(re.sub(r"[\W#_]", "", k)) >= 2} if n >= 3 else set()
 
 
-def _has_running(text: str, keys: set[str]) -> bool:
-    for line in text.splitlines():
+def _has_running(chunk: Chunk, keys: set[str]) -> bool:
+    """A line of the chunk is a bare page number, or a running line past the first page (a cover repeats it)."""
+    pos = 0
+    for line in chunk.text.split("\n"):
         s = line.strip()
+        at, pos = pos, pos + len(line) + 1
         if not s:
             continue
-        if _PAGE_NUMBER_LINE.match(s) or _key(s) in keys:
+        if _PAGE_NUMBER_LINE.match(s):
+            return True
+        if _key(s) in keys and (chunk.page_at(at) or 0) > 1:
             return True
     return False
 
@@ -112,7 +121,7 @@ def report_file(path: Path, chunker: ChineseChunker, ocr: str = "auto") -> FileR
             rep.chunks += 1
             rep.newlines += chunk.text.count("\n")
             rep.cjk_newlines += len(_CJK_NEWLINE.findall(chunk.text))
-            rep.header_chunks += _has_running(chunk.text, keys)
+            rep.header_chunks += _has_running(chunk, keys)
             rep.leftover_artefacts += leftover_artefacts(chunk.text)
     rep.cjk_newline_share = round(rep.cjk_newlines / rep.newlines, 4) if rep.newlines else 0.0
     rep.seconds_per_page = round(rep.parse_seconds / max(rep.pages, 1), 4)

@@ -15,7 +15,7 @@ import re
 from ingest.common import clean_text, content_id, first_line_title
 from ingest.errors import CorruptFileError, EmptyFileError, EncryptedFileError
 from ingest.options import ReadOptions
-from ingest.pdf_layout import Line, PageContent, find_running, read_page, toc_lines
+from ingest.pdf_layout import BARE_NUMBER, Line, PageContent, find_running, read_page, toc_lines
 from ingest.pdf_text import assemble
 from ingest.pdf_title import pick_title
 from ingest.text_norm import normalize_chars
@@ -37,6 +37,8 @@ def _plain_page(number: int, text: str, width: float = 600.0, height: float = 80
         paras = [p.strip() for p in text.splitlines() if p.strip()]
     y = 0.2 * height
     for p in paras:
+        if BARE_NUMBER.match(p):
+            continue  # a page number or a figure's tick label standing alone
         cjk_break = re.search(r"[\u4e00-\u9fff]\n[\u4e00-\u9fff]", p)
         p = p.replace("\n", "") if cjk_break else re.sub(r"\s*\n\s*", " ", p)
         page.lines.append(Line(text=p, x0=0, x1=0, top=y, bottom=y + 1, size=-1.0, page=number))

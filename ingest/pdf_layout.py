@@ -25,6 +25,8 @@ _LIST_START = re.compile(
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–~·•]?\s*\d{1,4}\s*[-—–~·•]?|\d{1,4}\s*/\s*\d{1,4}|第\s*\d{1,4}\s*页(?:\s*[,，/共]\s*共?\s*\d+\s*页)?|"
     r"(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?|[ivxlcdm]{1,6}|[IVXLCDM]{1,6})\s*$", re.I)
+#: a line that is only a number (a page number off the margins, a chart's axis tick): never content on its own
+BARE_NUMBER = re.compile(r"^\s*[-—–~·•]?\s*\d{1,4}\s*[-—–~·•]?\s*$")
 _TOC_LEADER = re.compile(r"(?:\.{4,}|…{2,}|·{4,}|⋯{2,}|-{5,}|_{5,}|(?:\. ){4,})\s*\d{1,4}\s*$")
 _TOC_HEADING = re.compile(r"^\s*(?:目\s*录|目\s*次|contents|table of contents)\s*$", re.I)
 _ENDS_WITH_NUMBER = re.compile(r"\s\d{1,4}\s*$|[^\d\s.,，%]\s*\d{1,4}\s*$")
@@ -276,7 +278,7 @@ def read_page(page, number: int) -> PageContent:  # noqa: ANN001 - pdfplumber.Pa
         chars = [c for c in chars if not _in_box(c, boxes)]
     rows = _cluster_lines(chars)
     gutter = _gutter(rows, width)
-    content.lines = _reading_order(rows, gutter, number)
+    content.lines = [ln for ln in _reading_order(rows, gutter, number) if not BARE_NUMBER.match(ln.text)]
     return content
 
 

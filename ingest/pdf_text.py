@@ -176,6 +176,9 @@ def assemble(pages: list[PageContent], skip: dict[int, set[int]]) -> Assembled:
                     block.written = [normalize_chars(": ".join(v for v in r if v)) for r in body_rows if any(r)]
                 else:
                     block.written = [normalize_chars(r) for r in write_rows(header, body_rows)]
+                # Each row ends as a sentence (。), so the answerer quotes whole rows and a row's line break is
+                # a record end, not a line break inside a sentence.
+                block.written = [r if re.search(r"[。；.!?！？]$", r) else r + "。" for r in block.written]
                 for row_text in block.written:
                     add(row_text, page.number, join=False)
                 table_rows += len(block.written)

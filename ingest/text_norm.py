@@ -52,8 +52,8 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of single CJK characters separated by typographic spaces (`学 生 手 册`): a letter-spaced heading.
 _SPACED_RUN_RE = re.compile(rf"(?<![{_CJK}])[{_CJK}](?:[ \u3000\u00a0\u2002-\u200a]+[{_CJK}](?![{_CJK}]))+")
 _SPACES_RE = re.compile(r"[ \u3000\u00a0\u2002-\u200a]+")
-_NEEDS_WORK_RE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\ufb00-\ufb06\ue000-\uf8ff\U0001d400-\U0001d7ff\U0002f800-\U0002fa1f"
-                            "\u00a0\u2002-\u200a\u3000]")
+_NEEDS_WORK_RE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\ufb00-\ufb06\ue000-\uf8ff\U0001d400-\U0001d7ff"
+                            "\U0002f800-\U0002fa1f\u00a0\u2002-\u200a\u3000]")
 
 
 def map_char(ch: str, font: str = "") -> str:
