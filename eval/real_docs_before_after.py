@@ -65,13 +65,15 @@ def main() -> int:
     ap.add_argument("--after", default=".", help="source tree of the new version")
     ap.add_argument("--files", nargs="+", required=True, help="files or folders to ingest")
     ap.add_argument("--dataset", required=True, help="JSONL questions whose `sources` name the files")
+    ap.add_argument("--keep", default=None, help="keep the two data directories under this folder (to inspect)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     files = [str(Path(f).resolve()) for f in args.files]
     results = {}
     with tempfile.TemporaryDirectory(prefix="rag-before-after-") as tmp:
+        base = Path(args.keep) if args.keep else Path(tmp)
         for label, root in (("before", args.before), ("after", args.after)):
-            results[label] = run_side(Path(root), files, args.dataset, Path(tmp) / label)
+            results[label] = run_side(Path(root), files, args.dataset, base / label)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
         return 0

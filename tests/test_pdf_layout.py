@@ -328,3 +328,37 @@ def test_real_pdfs_done_when():
     assert titles["sifang_2019_annual_report.pdf"].endswith("2019 年年度报告")
     assert titles["ecust_student_handbook_2023.pdf"] == "学生手册"
     assert titles["langchain.pdf"].startswith("Creating Large Language Model Applications")
+
+
+def test_eval_documents_reports_reading_quality(tmp_path, capsys):
+    """`rag eval documents`: the generated report reads clean; pypdf's raw text of it would not."""
+    import json
+
+    from rag.cli import main
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(_report_pdf())
+    (tmp_path / "notes.txt").write_text("学 生 手 册\n\n⼀个用户⽤例。", encoding="utf-8")
+    assert main(["eval", "documents", str(tmp_path), "--ocr", "off", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    files = {Path(f["file"]).name: f for f in report["files"]}
+    r = files["report.pdf"]
+    assert r["pages"] == 4 and r["chunks"] >= 1 and r["cjk_newlines"] == 0
+    assert r["header_chunks"] == 0 and r["headed_table_rows"] == 3 and r["title"] == "行业报告2020"
+    assert files["notes.txt"]["leftover_artefacts"] == 0
+    assert report["totals"]["files"] == 2 and report["totals"]["errors"] == 0
+
+
+def test_documents_report_sees_running_headers_in_plain_page_text():
+    """The report's header check does not depend on the reader: the old plain-text reading of the same file fails it."""
+    from pypdf import PdfReader
+
+    from eval.documents_report import _has_running, running_lines
+    from rag.types import Chunk
+
+    data = _report_pdf()
+    keys = running_lines(data)
+    assert "####年年度报告" not in keys and "#年年度报告" in keys
+    old_page3 = PdfReader(io.BytesIO(data)).pages[2].extract_text()
+    chunk = Chunk("c", "d", old_page3, "t", "s", 0, len(old_page3), page=3)
+    assert _has_running(chunk, keys)
