@@ -208,7 +208,6 @@ def test_metadata_title_artefacts(meta, expected):
 
 def test_a_page_whose_layout_fails_keeps_its_plain_text(monkeypatch):
     import ingest.pdf as pdf_mod
-
     from tests.conftest import make_pdf
 
     real = pdf_mod.read_page
