@@ -1,4 +1,4 @@
-"""PDF layout reading (issue 13): paragraphs across lines and pages, running headers, tables, titles, characters, OCR."""
+"""PDF layout (issue 13): paragraphs across lines and pages, running headers, tables, titles, characters, OCR."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def _report_pdf() -> bytes:
     c.drawString(60, 760, "第一节 重要提示")
     _draw_par(c, PARA * 2, 720)
     # the last two lines of the page fill the measure and stop mid-sentence: the paragraph goes on overleaf
-    cont = "报告期内，公司全年实现营业收入十五亿八千万元，研发投入占营业收入的比例为百分之六点二，新产品和新业务的销售占比稳步地持续"
+    cont = ("报告期内，公司全年实现营业收入十五亿八千万元，研发投入占营业收入的比例为百分之六点二，"
+            "新产品和新业务的销售占比稳步地持续")
     assert len(cont) == 60  # two full lines
     _draw_par(c, cont, 90 + 18 * (len(_wrap(cont, 30)) - 1))
     c.showPage()
@@ -111,7 +112,8 @@ def test_lines_of_a_paragraph_are_joined_and_cross_the_page_break(report_doc):
     text = report_doc.text
     assert not CJK_NL.search(text), "a newline between two Chinese characters survived"
     assert PARA in text  # the hard-wrapped paragraph reads as one line
-    assert "新产品和新业务的销售占比稳步地持续提升，海外市場收入增长百分之三十。" in text  # sentence continues onto page 3
+    # the sentence continues onto page 3
+    assert "新产品和新业务的销售占比稳步地持续提升，海外市場收入增长百分之三十。" in text
     assert "第一节 重要提示\n\n" in text  # a heading stays its own paragraph
 
 
