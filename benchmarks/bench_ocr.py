@@ -1,7 +1,8 @@
 """OCR speed: pages per second through `ingest.ocr.ocr_image` beside the bare RapidOCR engine call (the baseline).
 
 Why: scanned PDF pages and image files go through OCR, by far the slowest reader; this prints the engine's own time
-and what the reading-order step (columns, paragraphs) adds, per page, median of N runs, in one run.
+and what the reading-order step (columns, paragraphs) adds, per page, median of N runs, in one run. The engine
+dominates and its time swings with the machine's load; `layout ms` is the reading-order step alone.
 Pages: the shared real scans when present (`rapidocrpdf_image.pdf` rendered at 150 dpi with pypdfium2,
 `ocr_test.jpg`), plus a generated A4 page of dense two-column text.
 
@@ -74,9 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         engine(array)  # warm-up
         base = [_timed(lambda a=array: engine(a)) for _ in range(args.runs)]
         ours = [_timed(lambda i=img: ocr.ocr_image(i)) for _ in range(args.runs)]
-        text = ocr.ocr_image(img)
-        rows.append({"page": name, "size": f"{img.width}x{img.height}", "chars": len(text),
+        boxes = ocr.ocr_boxes(img)
+        layout = [_timed(lambda b=boxes: ocr.layout_text(b)) for _ in range(max(args.runs, 5))]
+        text = ocr.layout_text(boxes)
+        rows.append({"page": name, "size": f"{img.width}x{img.height}", "boxes": len(boxes), "chars": len(text),
                      "engine_s": round(statistics.median(base), 3), "ocr_image_s": round(statistics.median(ours), 3),
+                     "layout_ms": round(1000 * statistics.median(layout), 2),
                      "ratio": round(statistics.median(ours) / statistics.median(base), 3)})
     total_base = sum(r["engine_s"] for r in rows)
     total_ours = sum(r["ocr_image_s"] for r in rows)
@@ -88,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"engine load {result['engine_load_s']} s; {args.runs} runs per page, medians; "
           f"load average {result['loadavg']}")
-    print(f"{'page':44} {'size':>10} {'chars':>6} {'engine s':>9} {'ocr_image s':>12} {'ratio':>6}")
+    print(f"{'page':40} {'size':>10} {'boxes':>6} {'chars':>6} {'engine s':>9} {'ocr_image s':>12} {'ratio':>6} "
+          f"{'layout ms':>10}")
     for r in rows:
-        print(f"{r['page'][:44]:44} {r['size']:>10} {r['chars']:>6} {r['engine_s']:>9} {r['ocr_image_s']:>12} "
-              f"{r['ratio']:>6}")
+        print(f"{r['page'][:40]:40} {r['size']:>10} {r['boxes']:>6} {r['chars']:>6} {r['engine_s']:>9} "
+              f"{r['ocr_image_s']:>12} {r['ratio']:>6} {r['layout_ms']:>10}")
     print(f"pages per second: engine (baseline) {result['pages_per_s_engine']}, "
           f"ocr_image (engine + reading order) {result['pages_per_s_ocr_image']}")
     return 0

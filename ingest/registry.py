@@ -75,7 +75,7 @@ def _is_bmp(data: bytes) -> bool:
 def sniff(data: bytes) -> str | None:
     """The format the bytes announce (magic numbers; a zip's inner manifest), or None for text or unknown."""
     head = data[:16]
-    if b"%PDF-" in data[:1024]:
+    if data[:1024].lstrip(b"\x00\t\r\n \xef\xbb\xbf").startswith(b"%PDF-"):  # not a text that mentions %PDF-
         return "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff") or _is_bmp(data) \
             or head[:4] in (b"II*\x00", b"MM\x00*"):
@@ -106,7 +106,11 @@ def choose(data: bytes, name: str) -> Format:
         return BY_NAME[sniffed]
     if by_ext is not None:
         return by_ext
-    raise UnsupportedFormatError(f"{name}: unsupported file type {ext!r}; supported: {', '.join(supported_exts())}")
+    hint = ""
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE2: Office 97-2003 .doc/.xls/.ppt
+        hint = " (an Office 97-2003 file: save it as .docx, .xlsx or .pptx)"
+    raise UnsupportedFormatError(f"{name}: unsupported file type {ext!r}{hint}; "
+                                 f"supported: {', '.join(supported_exts())}")
 
 
 def read_bytes(data: bytes, name: str, source: str | None = None,
@@ -117,10 +121,8 @@ def read_bytes(data: bytes, name: str, source: str | None = None,
         raise EmptyFileError(f"{source}: the file is empty")
     try:
         fmt = choose(data, name)
-    except UnsupportedFormatError:
-        ext = Path(name).suffix.lower()
-        raise UnsupportedFormatError(
-            f"{source}: unsupported file type {ext!r}; supported: {', '.join(supported_exts())}") from None
+    except UnsupportedFormatError as exc:
+        raise UnsupportedFormatError(f"{source}{str(exc)[len(name):]}") from None  # named by its source
     try:
         return fmt.reader()(data, source, options or ReadOptions())
     except CorruptFileError as exc:

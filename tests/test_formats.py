@@ -51,6 +51,7 @@ def test_content_is_sniffed_by_magic_bytes_and_zip_manifest():
     assert sniff(text_image(["hello"], "PNG")) == sniff(text_image(["hello"], "JPEG")) == "image"
     assert sniff(text_image(["hello"], "BMP")) == sniff(text_image(["hello"], "TIFF")) == "image"
     assert sniff("BMW 发布新车".encode()) is None and sniff(b"plain text") is None
+    assert sniff("PDF 文件以 %PDF-1.7 开头。".encode()) is None  # a text that mentions the magic is text
 
 
 def test_content_decides_for_text_or_unknown_extensions_and_binary_extensions_win():
@@ -67,6 +68,8 @@ def test_unsupported_error_names_the_supported_types():
         read_bytes(b"\x00\x01\x02", "tool.exe")
     for ext in (".xlsx", ".pptx", ".png", ".epub", ".eml", ".csv"):
         assert ext in str(err.value)
+    with pytest.raises(UnsupportedFormatError, match=r"old\.xls: .*Office 97-2003 file: save it as \.docx, \.xlsx"):
+        read_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "old.xls", source="old.xls")
 
 
 def test_ui_and_folder_ingest_take_the_list_from_the_registry():
@@ -300,3 +303,21 @@ def test_upload_response_lists_unsupported_files_as_skipped(tmp_path):
         assert any(e["path"] == "tool.exe" for e in body["errors"])  # still an error too, as before
     finally:
         app.state.services.close()
+
+
+def test_the_ocr_setting_reaches_the_readers(tmp_path):
+    from rag.container import Services
+    from tests.conftest import make_settings
+
+    base = make_settings(tmp_path / "off")
+    off = base.model_copy(update={"ingest": base.ingest.model_copy(update={"ocr": "off"})})
+    with Services(off) as svc:
+        report = svc.ingest_bytes(text_image(["Battery prices fell"]), "scan.png")
+        assert not report.added and "OCR is off (ingest.ocr: off)" in report.errors[0]["error"]
+    always = base.model_copy(update={"data_dir": tmp_path / "always",
+                                     "ingest": base.ingest.model_copy(update={"ocr": "always"})})
+    deck = make_pptx(SLIDES, picture=text_image(["Shipments reached 4417 units"]))
+    with Services(always) as svc:
+        [added] = svc.ingest_bytes(deck, "deck.pptx").added
+        reg = svc.library.registry
+        assert any("4417" in c.text for c in reg.chunks(reg.chunk_ids(added["doc_id"])).values())

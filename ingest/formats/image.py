@@ -42,7 +42,7 @@ def _frames(data: bytes, source: str) -> list:
 
 
 def read_image(data: bytes, source: str, options: ReadOptions | None = None) -> list[Document]:
-    from ingest.ocr import OcrError, ocr_image
+    from ingest.ocr import ocr_image
 
     options = options or ReadOptions()
     if options.ocr == "off":
@@ -57,7 +57,7 @@ def read_image(data: bytes, source: str, options: ReadOptions | None = None) -> 
     for number, frame in enumerate(frames, start=1):
         try:
             text = ocr_image(frame).strip()
-        except OcrError as exc:  # one bad page never fails the others
+        except Exception as exc:  # noqa: BLE001 - OcrError or an engine fault: one bad page never fails the others
             log.warning("%s: OCR failed on page %d (%s)", source, number, exc)
             failed.append(number)
             last_error = str(exc)

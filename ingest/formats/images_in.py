@@ -10,14 +10,13 @@ MIN_BLOB = 512  # bytes; smaller pictures are bullets, lines and logos, not text
 
 def ocr_blob(blob: bytes, source: str) -> tuple[str, bool]:
     """(text, failed) for one embedded picture."""
-    from ingest.errors import IngestError
     from ingest.ocr import ocr_image
 
     if len(blob) < MIN_BLOB:
         return "", False
     try:
         return ocr_image(blob).strip(), False
-    except IngestError as exc:  # OcrError: an unreadable or unsupported picture (EMF/WMF, say)
+    except Exception as exc:  # noqa: BLE001 - OcrError (EMF/WMF, a broken picture) or PIL's odd errors: skip it
         log.info("%s: an embedded picture was not OCR'd (%s)", source, exc)
         return "", True
 
