@@ -83,6 +83,7 @@ def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> li
 
     pages: list[PageContent] = []
     fallback: list[int] = []
+    unreadable: list[int] = []
     try:
         import pdfplumber
 
@@ -102,12 +103,21 @@ def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> li
                     plumber.pages[i].close()
             if content is None:
                 fallback.append(i + 1)
-                content = _plain_page(i + 1, plain(i))
+                try:
+                    content = _plain_page(i + 1, plain(i))
+                except CorruptFileError:
+                    if plumber is None:
+                        raise  # neither library can read the file: it is corrupt
+                    log.warning("%s p.%d: unreadable by both pdfplumber and pypdf", source, i + 1)
+                    unreadable.append(i + 1)
+                    content = PageContent(number=i + 1, width=600.0, height=800.0)
             pages.append(content)
     finally:
         if plumber is not None:
             plumber.close()
 
+    if unreadable and len(unreadable) == n_pages:
+        raise CorruptFileError(f"{source}: not a readable PDF (no page could be parsed)")
     ocr_pages, ocr_failed = _ocr(data, pages, options, source)
     drop, running_title = find_running([p for p in pages if p.lines and p.lines[0].size > 0])
     skip: dict[int, set[int]] = {}

@@ -86,8 +86,11 @@ def _continues(prev: Line, cur: Line, gaps: dict[float, float], body: float) -> 
     if not full and not (cur.text[:1].islower() and not _SENTENCE_END.search(prev.text)):
         return False  # a line that stops short ends its paragraph (unless Latin text runs on in lower case)
     hanging = _LIST_START.match(prev.text) and cur.x0 > prev.x0  # a list item's wrapped lines are indented
-    if cur.x0 - cur.col_left > 1.2 * cur.size and prev.x0 - prev.col_left < 0.6 * prev.size and not hanging:
+    indent = cur.x0 - cur.col_left
+    if 1.2 * cur.size < indent <= 4.5 * cur.size and prev.x0 - prev.col_left < 0.6 * prev.size and not hanging:
         return False  # first-line indent
+    if indent > 4.5 * cur.size and _SENTENCE_END.search(prev.text):
+        return False  # a centred line after a finished sentence (a centred line after an unfinished one goes on)
     return True
 
 
@@ -178,7 +181,7 @@ def assemble(pages: list[PageContent], skip: dict[int, set[int]]) -> Assembled:
                     block.written = [normalize_chars(r) for r in write_rows(header, body_rows)]
                 # Each row ends as a sentence (。), so the answerer quotes whole rows and a row's line break is
                 # a record end, not a line break inside a sentence.
-                block.written = [r if re.search(r"[。；.!?！？]$", r) else r + "。" for r in block.written]
+                block.written = [r if re.search(r"[。；;.!?！？:：]$", r) else r + "。" for r in block.written]
                 for row_text in block.written:
                     add(row_text, page.number, join=False)
                 table_rows += len(block.written)
