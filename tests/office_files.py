@@ -87,18 +87,21 @@ def make_eml(subject: str, body: str, attachments: list[tuple[str, bytes]] = ())
     return msg.as_bytes()
 
 
-def text_image(lines: list[str], fmt: str = "PNG", size: tuple[int, int] = (900, 300)) -> bytes:
-    """An image with English lines of text (DejaVu: the machine has no CJK font to draw with)."""
+def text_image(lines: list[str], fmt: str = "PNG", size: tuple[int, int] = (520, 360)) -> bytes:
+    """An image with English lines of text (DejaVu: the machine has no CJK font to draw with).
+
+    Near-square, because RapidOCR's detector scales the short side up to 736 px: a wide strip costs a large input.
+    """
     from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
     try:
-        font = ImageFont.truetype(FONT, 28)
+        font = ImageFont.truetype(FONT, 22)
     except OSError:
-        font = ImageFont.load_default(28)
+        font = ImageFont.load_default(22)
     for i, line in enumerate(lines):
-        draw.text((40, 40 + i * 50), line, font=font, fill="black")
+        draw.text((30, 40 + i * 44), line, font=font, fill="black")
     buf = io.BytesIO()
     img.save(buf, fmt)
     return buf.getvalue()

@@ -178,7 +178,7 @@ def test_eml_body_and_attachments_as_their_own_documents():
 
 def test_image_is_read_by_ocr():
     [doc] = read_bytes(text_image(["Battery prices fell to 81 dollars", "per kilowatt hour in 2024"]), "scan.png")
-    assert "81 dollars" in doc.text and doc.metadata["ocr_pages"] == 1
+    assert "81dollars" in doc.text.replace(" ", "") and doc.metadata["ocr_pages"] == 1  # OCR may drop spaces
 
 
 def test_multipage_tiff_gives_a_page_each():
