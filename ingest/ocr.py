@@ -164,27 +164,54 @@ def _gaps(spans: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[
 def _column_cut(boxes: list[OcrBox], unit: float) -> float | None:
     """An x position splitting the boxes into text columns, or None.
 
-    A column gap is a wide vertical strip no box crosses, with several lines on both sides that are wide relative to
-    their side (text columns, not a table's short cells, which read better row by row).
+    A gutter is a vertical strip that (almost) no box crosses once each box is shrunk by the detector's padding
+    (its boxes overshoot the ink), at least 0.8 line heights wide, with several lines on both sides that are wide
+    (relative to their side, and six line heights at least: text columns, not a table's short cells, which read
+    better row by row) and that sit side by side, not one above the other.
     """
-    x_lo, x_hi = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    if len(boxes) < 4:
+        return None
+    pad = 0.25 * unit
+    x_lo, x_hi = int(min(b.x0 for b in boxes)), int(max(b.x1 for b in boxes)) + 1
+    cover = [0] * (x_hi - x_lo + 2)
+    for bx in boxes:  # a difference array: how many shrunk boxes cover each pixel column
+        a, b = int(bx.x0 + pad) - x_lo, int(bx.x1 - pad) - x_lo
+        if b > a:
+            cover[a] += 1
+            cover[b] -= 1
+    allowed = len(boxes) // 25  # a stray box or two across the gutter (an over-long detection)
+    runs: list[tuple[int, int]] = []
+    depth, start = 0, None
+    for x in range(len(cover) - 1):
+        depth += cover[x]
+        if depth <= allowed and start is None:
+            start = x
+        elif depth > allowed and start is not None:
+            runs.append((start, x))
+            start = None
     best: tuple[float, float] | None = None
-    for a, b in _gaps([(bx.x0, bx.x1) for bx in boxes], x_lo, x_hi):
-        if b - a < 1.2 * unit or a <= x_lo or b >= x_hi:
+    for a, b in runs:
+        if b - a < 0.8 * unit or a == 0 or b >= x_hi - x_lo:
             continue
-        left = [bx for bx in boxes if bx.x1 <= a]
-        right = [bx for bx in boxes if bx.x0 >= b]
+        cut = x_lo + (a + b) / 2
+        left = [bx for bx in boxes if (bx.x0 + bx.x1) / 2 < cut]
+        right = [bx for bx in boxes if (bx.x0 + bx.x1) / 2 >= cut]
         if len(left) < 2 or len(right) < 2:
             continue
         ok = True
         for side in (left, right):
             span = max(bx.x1 for bx in side) - min(bx.x0 for bx in side)
             horizontal = [bx for bx in side if not bx.vertical]
-            if horizontal and statistics.median(bx.width for bx in horizontal) < 0.45 * span:
-                ok = False
+            if horizontal and statistics.median(bx.width for bx in horizontal) < max(0.45 * span, 6 * unit):
+                ok = False  # short pieces: table cells or labels, read row by row
+        top = max(min(bx.y0 for bx in left), min(bx.y0 for bx in right))
+        bottom = min(max(bx.y1 for bx in left), max(bx.y1 for bx in right))
+        shorter = min(max(bx.y1 for bx in side) - min(bx.y0 for bx in side) for side in (left, right))
+        if bottom - top < 0.5 * shorter:
+            ok = False  # one part above the other: bands, not columns
         if ok and (best is None or b - a > best[1] - best[0]):
             best = (a, b)
-    return None if best is None else (best[0] + best[1]) / 2
+    return None if best is None else x_lo + (best[0] + best[1]) / 2
 
 
 def _band_cuts(boxes: list[OcrBox], unit: float) -> list[list[OcrBox]]:
@@ -200,21 +227,46 @@ def _band_cuts(boxes: list[OcrBox], unit: float) -> list[list[OcrBox]]:
     return [b for b in bands if b]
 
 
+def _crosses(boxes: list[OcrBox], cut: float, unit: float) -> bool:
+    pad = 0.25 * unit
+    return any(b.x0 + pad < cut < b.x1 - pad for b in boxes)
+
+
 def _blocks(boxes: list[OcrBox], unit: float, depth: int = 0) -> list[list[OcrBox]]:
-    """Recursive XY-cut: columns left to right, bands top to bottom, until a block has neither."""
+    """Recursive XY-cut: bands top to bottom at full-width gaps, columns left to right, until neither is left.
+
+    Bands come first so a full-width title or caption stays whole; consecutive bands that share a gutter (two
+    columns whose paragraph gaps happen to line up) are joined again, so each column is read to its end before
+    the next.
+    """
     if len(boxes) < 4 or depth > 12:
         return [boxes]
-    cut = _column_cut(boxes, unit)
-    if cut is not None:
+    bands = _band_cuts(boxes, unit)
+    if len(bands) == 1:
+        cut = _column_cut(boxes, unit)
+        if cut is None:
+            return [boxes]
         left = [b for b in boxes if (b.x0 + b.x1) / 2 < cut]
         right = [b for b in boxes if (b.x0 + b.x1) / 2 >= cut]
         return _blocks(left, unit, depth + 1) + _blocks(right, unit, depth + 1)
-    bands = _band_cuts(boxes, unit)
-    if len(bands) == 1:
-        return [boxes]
-    out: list[list[OcrBox]] = []
+    groups: list[tuple[list[OcrBox], float | None]] = []
     for band in bands:
-        out.extend(_blocks(band, unit, depth + 1))
+        cut = _column_cut(band, unit)
+        if groups and groups[-1][1] is not None:
+            prev_boxes, prev_cut = groups[-1]
+            if (cut is not None and abs(cut - prev_cut) < 2 * unit) or (cut is None and not _crosses(band, prev_cut,
+                                                                                                      unit)):
+                groups[-1] = (prev_boxes + band, prev_cut)
+                continue
+        groups.append((band, cut))
+    out: list[list[OcrBox]] = []
+    for group, cut in groups:
+        if cut is None:
+            out.extend(_blocks(group, unit, depth + 1) if len(groups) > 1 else [group])
+            continue
+        left = [b for b in group if (b.x0 + b.x1) / 2 < cut]
+        right = [b for b in group if (b.x0 + b.x1) / 2 >= cut]
+        out.extend(_blocks(left, unit, depth + 1) + _blocks(right, unit, depth + 1))
     return out
 
 

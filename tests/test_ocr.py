@@ -80,3 +80,33 @@ def test_real_image_with_chinese_text():
         pytest.skip(f"shared real_docs not present ({path})")
     text = ocr_image(path.read_bytes())
     assert "横向文本框" in text and "竖向文本框" in text
+
+
+def _column(x0: float, x1: float, y: float, texts: list[str | None]) -> list[OcrBox]:
+    """Lines of one column, 25 px apart; None leaves a paragraph gap."""
+    out = []
+    for i, t in enumerate(texts):
+        if t is not None:
+            out.append(OcrBox(t, x0, y + 25 * i, x1, y + 25 * i + 22, 1.0))
+    return out
+
+
+def test_layout_reads_each_column_to_its_end_despite_aligned_gaps_and_overshooting_boxes():
+    title = [OcrBox("A full width title of the page", 100, 20, 1100, 50, 1.0)]
+    left = _column(100, 590, 100, ["left one goes on", "left two", None, "left three goes on", "left four"])
+    right = _column(620, 1110, 100, ["right one goes on", "right two", None, "right three goes on", "right four"])
+    left[0] = OcrBox(left[0].text, 100, 100, 606, 122, 1.0)  # the detector's box runs into the gutter
+    caption = [OcrBox("Figure 1 a caption across both columns", 100, 260, 1100, 282, 1.0)]
+    paras = layout_text(title + right + left + caption).split("\n\n")  # detection order is not reading order
+    assert paras == ["A full width title of the page", "left one goes on left two", "left three goes on left four",
+                     "right one goes on right two", "right three goes on right four",
+                     "Figure 1 a caption across both columns"]
+
+
+def test_layout_keeps_table_rows_together():
+    rows = []
+    for i, (k, v) in enumerate([("营业收入", "1,581,905,632.48"), ("净利润", "96,325,473.05"), ("每股收益", "0.66")]):
+        rows += [OcrBox(k, 100, 100 + 30 * i, 180, 122 + 30 * i, 1.0),
+                 OcrBox(v, 600, 100 + 30 * i, 760, 122 + 30 * i, 1.0)]
+    text = layout_text(rows)
+    assert "净利润  96,325,473.05" in text and text.index("营业收入") < text.index("净利润") < text.index("每股收益")
