@@ -254,8 +254,9 @@ def _blocks(boxes: list[OcrBox], unit: float, depth: int = 0) -> list[list[OcrBo
         cut = _column_cut(band, unit)
         if groups and groups[-1][1] is not None:
             prev_boxes, prev_cut = groups[-1]
-            if (cut is not None and abs(cut - prev_cut) < 2 * unit) or (cut is None and not _crosses(band, prev_cut,
-                                                                                                      unit)):
+            one_side = len({(b.x0 + b.x1) / 2 < prev_cut for b in band}) == 1  # a heading inside one column
+            if (cut is not None and abs(cut - prev_cut) < 2 * unit) or (cut is None and one_side
+                                                                        and not _crosses(band, prev_cut, unit)):
                 groups[-1] = (prev_boxes + band, prev_cut)
                 continue
         groups.append((band, cut))
