@@ -93,6 +93,22 @@ def test_xlsx_rows_keep_their_header_and_sheets_are_pages():
     assert doc.text[start:end].startswith("【工作表：价格】")
 
 
+def test_xlsx_percent_cells_read_as_shown():
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["指标", "同比增长"])
+    ws.append(["营业收入", 0.0842])
+    ws["B2"].number_format = "0.0%"
+    buf = io.BytesIO()
+    wb.save(buf)
+    [doc] = read_bytes(buf.getvalue(), "growth.xlsx")
+    assert "指标: 营业收入 | 同比增长: 8.4%" in doc.text
+
+
 def test_xlsx_side_by_side_tables_get_their_own_headers():
     grid = [["指标", "数值", None, "地区", "人口"], ["营收", 100, None, "华东", 5], ["利润", 20, None, "华南", 3]]
     [doc] = read_bytes(make_xlsx({"表": grid}), "two.xlsx")

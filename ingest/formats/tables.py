@@ -30,6 +30,14 @@ def cell_text(value: object) -> str:
     return " ".join(str(value).split())
 
 
+def formatted_cell(value: object, number_format: str | None) -> str:
+    """A spreadsheet cell as shown: percent formats as percents (0.084 in `0.0%` is 8.4%), else `cell_text`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and number_format and "%" in number_format:
+        decimals = len(number_format.split(".", 1)[1].split("%", 1)[0]) if "." in number_format else 0
+        return f"{value * 100:.{min(decimals, 10)}f}%"
+    return cell_text(value)
+
+
 def column_name(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA (spreadsheet column letters)."""
     name = ""

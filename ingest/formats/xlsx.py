@@ -7,7 +7,7 @@ import zipfile
 
 from ingest.common import content_id
 from ingest.errors import CorruptFileError, EmptyFileError, FileTooLargeError
-from ingest.formats.tables import cell_text, grid_lines
+from ingest.formats.tables import formatted_cell, grid_lines
 from ingest.formats.zipcheck import check_zip
 from ingest.options import ReadOptions
 from rag.types import Document
@@ -35,11 +35,11 @@ def read_xlsx(data: bytes, source: str, options: ReadOptions | None = None) -> l
                 continue  # a chart sheet
             ws.reset_dimensions()  # a bogus `A1:XFD1048576` dimension would pad every row to 16k cells
             grid = []
-            for row in ws.iter_rows(values_only=True):
+            for row in ws.iter_rows():
                 cells += len(row)
                 if cells > MAX_CELLS:
                     raise FileTooLargeError(f"{source}: over {MAX_CELLS:,} cells; split the workbook")
-                grid.append([cell_text(v) for v in row])
+                grid.append([formatted_cell(c.value, getattr(c, "number_format", None)) for c in row])
             while grid and not any(grid[-1]):
                 grid.pop()
             lines = grid_lines(grid)
