@@ -337,3 +337,27 @@ def test_the_ocr_setting_reaches_the_readers(tmp_path):
         [added] = svc.ingest_bytes(deck, "deck.pptx").added
         reg = svc.library.registry
         assert any("4417" in c.text for c in reg.chunks(reg.chunk_ids(added["doc_id"])).values())
+
+
+def test_docx_tables_stay_in_document_order_and_wide_tables_keep_their_header():
+    import io
+
+    from docx import Document as DocxDocument
+
+    d = DocxDocument()
+    d.add_paragraph("表1 各公司季度营收")
+    table = d.add_table(rows=3, cols=3)
+    for i, row in enumerate([["公司", "营收（亿元）", "同比"], ["宁德时代", "1012.5", "12%"], ["比亚迪", "1622.4", "24%"]]):
+        for j, cell in enumerate(row):
+            table.cell(i, j).text = cell
+    d.add_paragraph("表后的说明文字。")
+    form = d.add_table(rows=2, cols=2)
+    for i, row in enumerate([["姓名", "张三"], ["职务", "董事长"]]):
+        for j, cell in enumerate(row):
+            form.cell(i, j).text = cell
+    buf = io.BytesIO()
+    d.save(buf)
+    [doc] = read_bytes(buf.getvalue(), "t.docx")
+    assert "公司: 比亚迪 | 营收（亿元）: 1622.4 | 同比: 24%" in doc.text
+    assert doc.text.index("表1") < doc.text.index("比亚迪") < doc.text.index("表后的说明文字")
+    assert "职务 | 董事长" in doc.text  # a label/value table reads row by row
