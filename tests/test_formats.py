@@ -364,3 +364,16 @@ def test_docx_tables_stay_in_document_order_and_wide_tables_keep_their_header():
     assert "公司: 比亚迪 | 营收（亿元）: 1622.4 | 同比: 24%" in doc.text
     assert doc.text.index("表1") < doc.text.index("比亚迪") < doc.text.index("表后的说明文字")
     assert "职务 | 董事长" in doc.text  # a label/value table reads row by row
+
+
+def test_eml_labelled_gb2312_with_gbk_characters_reads_right():
+    import base64
+
+    body = "王喆经理：本季度储能电芯报价为每瓦时0.42元，堃科技确认供货。"
+    raw = (b"From: =?gb2312?B?" + base64.b64encode("王喆".encode("gbk")) + b"?= <wz@example.com>\r\n"
+           b"To: a@example.com\r\nSubject: =?gb2312?B?" + base64.b64encode("堃科技报价".encode("gbk")) + b"?=\r\n"
+           b"Date: Tue, 01 Oct 2024 10:30:00 +0800\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.b64encode(body.encode("gbk")) + b"\r\n")  # GBK-only 喆 and 堃, labelled GB2312 as mailers do
+    [mail] = read_bytes(raw, "gbk.eml")
+    assert mail.title == "堃科技报价" and body in mail.text and "发件人：王喆" in mail.text

@@ -7,11 +7,13 @@ import contextvars
 import email
 import logging
 from email import policy
+from email.header import decode_header
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from ingest.common import clean_text, content_id
+from ingest.encoding import decode_bytes
 from ingest.errors import EmptyFileError, IngestError
 from ingest.formats.html import html_to_text
 from ingest.options import ReadOptions
@@ -22,20 +24,56 @@ MAX_DEPTH = 3  # mails attached to mails attached to mails
 _depth = contextvars.ContextVar("eml_depth", default=0)
 
 
+_GB_ALIASES = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "euc-cn", "x-euc-cn", "gb18030"}
+
+
+def _charset(name: str | None) -> str | None:
+    """Mail charsets as Python should read them: GB2312/GBK labels as GB18030 (mailers label GBK text GB2312)."""
+    if not name:
+        return None
+    name = name.strip().strip('"').lower()
+    return "gb18030" if name in _GB_ALIASES else name
+
+
+def _decode_part(part: EmailMessage) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return str(payload or "")
+    charset = _charset(part.get_content_charset())
+    if charset:
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return decode_bytes(payload, "mail body")[0]  # no or a wrong label: the detection text files get
+    except IngestError:
+        return payload.decode("utf-8", errors="replace")
+
+
 def _body(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    try:
-        content = part.get_content()
-    except (LookupError, ValueError, AssertionError):  # an unknown charset or a broken transfer encoding
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else str(payload)
-    if not isinstance(content, str):
-        return ""
+    content = _decode_part(part)
     if part.get_content_subtype() == "html":
         content = html_to_text(content)[1]
     return content.replace("\r\n", "\n").strip()
+
+
+def _header(raw: object) -> str:
+    """A header decoded from its RFC 2047 words, GB2312/GBK words read as GB18030."""
+    if raw is None:
+        return ""
+    out = []
+    for chunk, charset in decode_header(str(raw)):
+        if isinstance(chunk, bytes):
+            try:
+                chunk = chunk.decode(_charset(charset) or "utf-8")
+            except (LookupError, UnicodeDecodeError):
+                chunk = chunk.decode("gb18030", errors="replace")
+        out.append(chunk)
+    return " ".join("".join(out).split())
 
 
 def _date(msg: EmailMessage) -> str | None:
@@ -52,8 +90,9 @@ def read_eml(data: bytes, source: str, options: ReadOptions | None = None) -> li
     from ingest.registry import read_bytes
 
     msg = email.message_from_bytes(data, policy=policy.default)
-    subject = " ".join(str(msg.get("Subject") or "").split())
-    sender = str(msg.get("From") or "").strip()
+    raw = email.message_from_bytes(data, policy=policy.compat32)  # headers as sent, decoded below
+    subject = _header(raw.get("Subject"))
+    sender = _header(raw.get("From"))
     date = _date(msg)
     if not (subject or sender or msg.get("Date") or msg.get("To")):
         raise EmptyFileError(f"{source}: not an e-mail (no Subject, From, To or Date header)")
