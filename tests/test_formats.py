@@ -109,6 +109,33 @@ def test_xlsx_percent_cells_read_as_shown():
     assert "指标: 营业收入 | 同比增长: 8.4%" in doc.text
 
 
+def test_xlsx_merged_group_headers_and_categories():
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in [["项目", "2020年", None, "2019年", None], [None, "金额", "占比", "金额", "占比"],
+                ["营业收入", 1581.9, "100%", 1320.4, "100%"], ["其中：储能", 412.3, "26%", 301.2, "23%"],
+                [None, 388.0, "24%", 290.1, "22%"]]:
+        ws.append(row)
+    ws.merge_cells("B1:C1")
+    ws.merge_cells("D1:E1")
+    ws.merge_cells("A1:A2")
+    ws.merge_cells("A4:A5")  # a category spanning two rows
+    buf = io.BytesIO()
+    wb.save(buf)
+    [doc] = read_bytes(buf.getvalue(), "report.xlsx")
+    assert "项目: 营业收入 | 2020年 金额: 1581.9 | 2020年 占比: 100% | 2019年 金额: 1320.4" in doc.text
+    assert "项目: 其中：储能 | 2020年 金额: 388 |" in doc.text  # the merged category fills its second row
+
+
+def test_real_xlsx_merged_header():
+    [doc] = read_bytes(real("mineru_xlsx_01.xlsx"), "mineru_xlsx_01.xlsx")
+    assert "first: 3 | header second: 6 | header third: 7" in doc.text
+
+
 def test_xlsx_side_by_side_tables_get_their_own_headers():
     grid = [["指标", "数值", None, "地区", "人口"], ["营收", 100, None, "华东", 5], ["利润", 20, None, "华南", 3]]
     [doc] = read_bytes(make_xlsx({"表": grid}), "two.xlsx")

@@ -72,7 +72,8 @@ def split_tables(grid: Grid) -> list[tuple[int, int, Grid]]:
     return blocks
 
 
-def table_lines(block: Grid, first_col: int = 0, header_rows: int = 1) -> list[str]:
+def table_lines(block: Grid, first_col: int = 0, header_rows: int = 1,
+                grouped_rows: set[int] | None = None) -> list[str]:
     """One line per row: rows above the header as they are, then `header: value | …` for each non-empty cell.
 
     `header_rows` > 1 joins a group header (`2020年`) with the sub-header under it (`营收`) as `2020年 营收`.
@@ -81,6 +82,8 @@ def table_lines(block: Grid, first_col: int = 0, header_rows: int = 1) -> list[s
     head_at = next((i for i, r in enumerate(block) if sum(1 for c in r if c) >= min(2, width)), None)
     if head_at is None:
         return [SEP.join(c for c in r if c) for r in block if any(r)]
+    if grouped_rows and head_at in grouped_rows and len(block) > head_at + 2:
+        header_rows = max(header_rows, 2)  # the header row has cells merged across columns: a group header
     lines = [SEP.join(c for c in r if c) for r in block[:head_at] if any(r)]
     header = list(block[head_at])
     for extra in block[head_at + 1:head_at + header_rows]:
@@ -97,11 +100,34 @@ def table_lines(block: Grid, first_col: int = 0, header_rows: int = 1) -> list[s
     return lines
 
 
-def grid_lines(grid: Grid) -> list[str]:
-    """Every table of a sheet, tables separated by an empty line."""
+def grid_lines(grid: Grid, grouped_rows: set[int] | None = None) -> list[str]:
+    """Every table of a sheet, tables separated by an empty line; `grouped_rows` (sheet row indexes) hold cells
+    merged across columns."""
     out: list[str] = []
-    for _, c0, block in split_tables(grid):
+    for r0, c0, block in split_tables(grid):
         if out:
             out.append("")
-        out += table_lines(block, c0)
+        out += table_lines(block, c0, grouped_rows={r - r0 for r in grouped_rows or ()})
     return out
+
+
+def fill_merged(grid: Grid, ranges: list[tuple[int, int, int, int]]) -> set[int]:
+    """Copy each merged range's top-left text into its empty cells (row/col 0-based, inclusive); returns the rows
+    where a range spans several columns."""
+    grouped: set[int] = set()
+    for r0, c0, r1, c1 in ranges:
+        if r0 >= len(grid) or r1 - r0 > 10_000 or c1 - c0 > 1_000:
+            continue
+        origin = grid[r0][c0] if c0 < len(grid[r0]) else ""
+        if c1 > c0:
+            grouped.add(r0)
+        if not origin:
+            continue
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            if len(row) <= c1:
+                row.extend([""] * (c1 + 1 - len(row)))
+            for c in range(c0, c1 + 1):
+                if not row[c]:
+                    row[c] = origin
+    return grouped
