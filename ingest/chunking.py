@@ -9,7 +9,8 @@ from rag.types import Chunk, Document
 
 # Sentence ends: Chinese full-width 。！？；… and their half-width forms, with closing quotes kept on
 # the sentence. A half-width '.' ends a sentence only when not between digits (3.5, 2024.05.15 stay whole).
-_SENT_END = r"(?:[。！？；!?;]+|…+|\.{3,}|(?<!\d)\.(?!\d))[」』”’\"')）】]*"
+# Nothing ends inside a table row written as `列名: 值 | 列名: 值`: a cell's ？ or 。 followed by ` | ` goes on.
+_SENT_END = r"(?:[。！？；!?;]+|…+|\.{3,}|(?<!\d)\.(?!\d))[」』”’\"')）】]*(?! \| )"
 _SENT_RE = re.compile(r".*?(?:" + _SENT_END + r"|\n|$)", re.S)
 # Inside an over-long sentence: break at commas/colons, but not at a comma or colon between digits
 # (1,000 / 16:40) — used by the splitter only when a sentence alone exceeds the chunk size.

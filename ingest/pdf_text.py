@@ -164,6 +164,12 @@ def assemble(pages: list[PageContent], skip: dict[int, set[int]]) -> Assembled:
                     body_rows = rows
                     if not (same and first_on_page) and not caption:
                         new_par()
+                elif len(rows[0]) == 2 and rows[0][0] == "" and rows[0][1] and len(rows) > 2:
+                    # labels under one column name: `姓名 | 董事会秘书: 饶伟`
+                    header, body_rows = ["", rows[0][1]], rows[1:]
+                    block.header_rows = rows[:1]
+                    if not caption:
+                        new_par()
                 elif len(rows[0]) == 2:
                     header, body_rows = ["", ""], rows  # a two-column table is label: value
                     if not caption:
