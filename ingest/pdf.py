@@ -131,7 +131,7 @@ def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> li
         why = "OCR found no text" if options.ocr != "off" else "OCR is off (ingest.ocr)"
         raise EmptyFileError(f"{source}: the PDF has no text layer ({why}); scanned pages need OCR")
     text = assembled.text
-    title = normalize_chars(pick_title(meta_title, producer, pages, skip, source)) or first_line_title(text)
+    title = normalize_chars(pick_title(meta_title, producer, pages, skip, source)) or _first_line(text)
     metadata: dict[str, object] = {"kind": "pdf", "pages": n_pages,
                                    "page_spans": [list(s) for s in assembled.pages]}
     if running_title and running_title != title:
@@ -147,6 +147,13 @@ def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> li
     doc = Document(doc_id=content_id(text), text=text, title=title, source=source, metadata=metadata,
                    pages=assembled.pages)
     return [doc]
+
+
+def _first_line(text: str) -> str:
+    """The first line as a last-resort title, without a page number printed after it (`… Page 6 of 14`)."""
+    line = re.sub(r"\s*(?:page\s*\d+(?:\s*of\s*\d+)?|第\s*\d+\s*页.*|\d{1,4}\s*/\s*\d{1,4})\s*$", "",
+                  text.strip().split("\n", 1)[0], flags=re.I)
+    return first_line_title(line or text)
 
 
 def _needs_ocr(page: PageContent, mode: str) -> bool:
