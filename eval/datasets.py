@@ -28,6 +28,7 @@ class EvalSet:
     name: str
     corpus: dict[str, str]  # doc id -> text
     questions: list[EvalQuestion]
+    files: list[Path] = field(default_factory=list)  # files (or folders) read by the real readers into the index
 
 
 def shared_dir() -> Path:

@@ -78,7 +78,7 @@ def eval_index(settings: Settings, data: EvalSet, cache: bool | str | Path = Tru
     shared = settings.vector_store.backend == "http"
     try:
         with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
-            if not data.corpus:
+            if not data.corpus and not data.files:
                 # Embedded: the user's data dir, under its lock (DataDirBusy names the owner), without repairs.
                 s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True) if shared else settings
                 with Services(s, embedder=embedder, read_only=True) as svc:
@@ -91,9 +91,17 @@ def eval_index(settings: Settings, data: EvalSet, cache: bool | str | Path = Tru
             started = time.perf_counter()
             svc = Services(s, embedder=embedder)
             try:
-                docs = [Document(doc_id=did, text=text, title=f"{data.name}:{did[:8]}", source=data.name)
-                        for did, text in data.corpus.items()]
-                svc.ingester.ingest_documents(docs, origin=f"eval:{data.name}", progress=progress)
+                if data.files:
+                    # A user's questions over given files: read them with the real readers into the throw-away index.
+                    report = svc.ingester.ingest_paths(data.files, progress=progress)
+                    if not svc.library.documents():
+                        raise ValueError(f"no documents could be read from {', '.join(map(str, data.files))}: "
+                                         f"{report.errors[:3]}")
+                    _resolve_sources(svc.library, data.questions)
+                else:
+                    docs = [Document(doc_id=did, text=text, title=f"{data.name}:{did[:8]}", source=data.name)
+                            for did, text in data.corpus.items()]
+                    svc.ingester.ingest_documents(docs, origin=f"eval:{data.name}", progress=progress)
                 yield EvalIndex(svc.library, s, data, time.perf_counter() - started)
             finally:
                 if shared:

@@ -9,7 +9,8 @@ from rag.types import Chunk, Document
 
 # Sentence ends: Chinese full-width 。！？；… and their half-width forms, with closing quotes kept on
 # the sentence. A half-width '.' ends a sentence only when not between digits (3.5, 2024.05.15 stay whole).
-_SENT_END = r"(?:[。！？；!?;]+|…+|\.{3,}|(?<!\d)\.(?!\d))[」』”’\"')）】]*"
+# Nothing ends inside a table row written as `列名: 值 | 列名: 值`: a cell's ？ or 。 followed by ` | ` goes on.
+_SENT_END = r"(?:[。！？；!?;]+|…+|\.{3,}|(?<!\d)\.(?!\d))[」』”’\"')）】]*(?! \| )"
 _SENT_RE = re.compile(r".*?(?:" + _SENT_END + r"|\n|$)", re.S)
 # Inside an over-long sentence: break at commas/colons, but not at a comma or colon between digits
 # (1,000 / 16:40) — used by the splitter only when a sentence alone exceeds the chunk size.
@@ -46,23 +47,37 @@ class ChineseChunker:
         )
 
     def chunk(self, doc: Document) -> list[Chunk]:
-        """Chunks in document order; for paged documents chunks never cross a page, so `page` is exact."""
-        spans = [(start, end, page) for start, end, page in doc.pages] or [(0, len(doc.text), None)]
+        """Chunks in document order; a chunk may cross a page break and records its first and last page."""
         chunks: list[Chunk] = []
-        for span_start, span_end, page in spans:
-            section = doc.text[span_start:span_end]
-            cursor = 0
-            for text in self.splitter.split_text(section):
-                start = _locate(section, text, cursor)
-                cursor = start + 1
-                i = len(chunks)
-                chunk_id = hashlib.sha256(f"{doc.doc_id}:{i}:{text}".encode()).hexdigest()[:24]
-                chunks.append(
-                    Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source,
-                          start=span_start + start, end=span_start + start + len(text), page=page,
-                          metadata=dict(doc.metadata))
-                )
+        cursor = 0
+        spans = sorted(doc.pages)
+        for text in self.splitter.split_text(doc.text):
+            start = _locate(doc.text, text, cursor)
+            cursor = start + 1
+            end = start + len(text)
+            i = len(chunks)
+            chunk_id = hashlib.sha256(f"{doc.doc_id}:{i}:{text}".encode()).hexdigest()[:24]
+            meta = dict(doc.metadata)
+            page = page_end = None
+            if spans:
+                inside = [list(s) for s in spans if s[1] > start and s[0] < end]
+                page = _page_of(spans, start)
+                page_end = inside[-1][2] if inside else page
+                meta["page_spans"] = inside  # only this chunk's pages: citations find a sentence's page from them
+            chunks.append(Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source,
+                                start=start, end=end, page=page, page_end=page_end, metadata=meta))
         return chunks
+
+
+def _page_of(spans: list[tuple[int, int, int]], pos: int) -> int:
+    """Page holding offset `pos` (the last span starting at or before it; the first page before any span)."""
+    page = spans[0][2]
+    for start, _end, number in spans:
+        if start <= pos:
+            page = number
+        else:
+            break
+    return page
 
 
 def _locate(full: str, piece: str, cursor: int) -> int:

@@ -1,4 +1,4 @@
-"""Decode text files in UTF-8, UTF-16 or the GB family, which Chinese reports still ship in."""
+"""Decode text files in UTF-8, UTF-16, the GB family, Big5 or Shift-JIS, which reports in Chinese still ship in."""
 
 from __future__ import annotations
 
@@ -51,21 +51,81 @@ def decode_bytes(data: bytes, name: str = "file") -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    # GB18030 is a superset of GBK and GB2312; a strict decode is a strong signal on CJK text.
-    try:
-        text = data.decode("gb18030")
-        return text, "gb18030"
-    except UnicodeDecodeError:
-        pass
+    text_enc = _east_asian(data)
+    if text_enc is not None:
+        return text_enc
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is not None and best.encoding and _mostly_text(str(best)):
         return str(best), best.encoding
     raise EncodingError(
-        f"{name}: cannot decode the text (tried UTF-8, UTF-16, GB18030 and charset detection); "
+        f"{name}: cannot decode the text (tried UTF-8, UTF-16, GB18030, Big5, Shift-JIS and charset detection); "
         "save it as UTF-8 and ingest it again"
     )
+
+
+# Legacy East Asian encodings, in order of preference on a tie (this service reads Chinese first).
+_CANDIDATES = ("gb18030", "big5", "shift_jis", "euc_jp")  # not EUC-KR: GBK reads as Hangul too often
+_GB_FAMILY = {"gb18030", "gbk", "gb2312", "hz"}
+SHORT_BYTES = 32  # non-ASCII bytes; below this, detection is noise (`报告` or `0.01%，成交量1` in GBK read as Big5)
+DETECT_SAMPLE = 256 * 1024  # bytes charset-normalizer looks at; the winner must then decode the whole file
+CHAOS_MARGIN = 0.02  # another encoding must read this much less chaotically than GB18030 to replace it
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _plausible(encoding: str, text: str) -> bool:
+    """Japanese has kana and Korean has Hangul; a decoding without them is Chinese bytes misread."""
+    han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    if encoding in ("shift_jis", "cp932", "euc_jp"):
+        kana = sum(1 for c in text if "\u3040" <= c <= "\u30ff")
+        return kana >= max(1, 0.05 * (kana + han))
+    if encoding in ("euc_kr", "cp949"):
+        hangul = sum(1 for c in text if "\uac00" <= c <= "\ud7a3")
+        return hangul >= max(1, 0.3 * (hangul + han))
+    return True
+
+
+def _east_asian(data: bytes) -> tuple[str, str] | None:
+    """GB18030 unless charset-normalizer finds Big5, Shift-JIS or EUC-JP clearly less chaotic.
+
+    Every Big5 and most Shift-JIS byte pairs are also valid GB18030, so a strict GB18030 decode alone accepts them
+    as garbage; the detector is asked first, except for strings too short for it to judge.
+    """
+    gb = _strict(data, "gb18030")
+    if gb is not None and sum(1 for b in data[:4096] if b > 0x7F) < SHORT_BYTES:
+        return gb, "gb18030"
+    from charset_normalizer import from_bytes
+
+    sample = data[:DETECT_SAMPLE]
+    if len(data) > DETECT_SAMPLE:  # cut at a line end, so no multi-byte character is split
+        sample = sample[: sample.rfind(b"\n") + 1] or sample
+    chaos: dict[str, float] = {}
+    for match in from_bytes(sample, cp_isolation=list(_CANDIDATES)):
+        enc = "gb18030" if match.encoding in _GB_FAMILY else match.encoding
+        chaos[enc] = min(chaos.get(enc, 1.0), match.chaos)
+    alternatives = []
+    for enc in sorted((e for e in chaos if e != "gb18030"), key=lambda e: (chaos[e], _rank(e))):
+        text = _strict(data, enc)
+        if text is not None and _plausible(enc, text) and _mostly_text(text):
+            alternatives.append((enc, text))
+    if gb is not None and _mostly_text(gb):
+        if not alternatives or chaos.get("gb18030", 1.0) <= chaos[alternatives[0][0]] + CHAOS_MARGIN:
+            return gb, "gb18030"
+    if alternatives:
+        enc, text = alternatives[0]
+        return text, enc
+    return None
+
+
+def _rank(encoding: str) -> int:
+    return _CANDIDATES.index(encoding) if encoding in _CANDIDATES else len(_CANDIDATES)
 
 
 def _mostly_text(text: str) -> bool:

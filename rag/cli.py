@@ -58,6 +58,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               f"errors {len(report['errors'])}")
         for err in report["errors"]:
             print(f"  error: {err['error']}", file=sys.stderr)
+        erred = {e["path"] for e in report["errors"]}
+        skipped = [s for s in report.get("skipped", []) if s["path"] not in erred]  # errors are already listed
+        if skipped:
+            print(f"skipped {len(skipped)} file(s) in the folders given:")
+            for s in skipped:
+                print(f"  skipped: {s['path']} ({s['reason']})")
     return 1 if report["errors"] and not report["added"] and not report["unchanged"] else 0
 
 
@@ -118,6 +124,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_documents(args: argparse.Namespace) -> int:
+    """`rag eval documents PATH...`: reading quality per file (pages, chunks, line breaks, headers, tables, OCR)."""
+    from eval.documents_report import documents_report, format_report
+
+    settings = _settings(args)
+    report = documents_report(args.paths, settings.chunking.chunk_size, settings.chunking.chunk_overlap,
+                              ocr=args.ocr or settings.ingest.ocr)
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """`rag eval retrieval|answers|report`: evals on a throw-away index, embeddings cached on disk."""
     from pathlib import Path
@@ -146,7 +163,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"\nreport: {out / 'report.md'} (plots and report.json beside it)")
             return 0
         run = run_retrieval_eval if args.eval_cmd == "retrieval" else run_answer_eval
-        result = run(settings, args.dataset, limit=args.limit, progress=not args.json, ablations=args.ablations,
+        dataset: object = args.dataset
+        if getattr(args, "corpus", None):  # questions over given files, read into a throw-away index
+            from eval.datasets import load
+
+            dataset = load(args.dataset, args.limit)
+            dataset.files = [Path(p) for p in args.corpus]
+        result = run(settings, dataset, limit=args.limit, progress=not args.json, ablations=args.ablations,
                      cache=cache)
     except RagError:
         raise  # DatasetMissing, UnknownDataset, DataDirBusy...: printed by main()
@@ -290,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--ablations", action="store_true", help="also keyword, dense and RRF alone, side by side")
         r.add_argument("--no-cache", action="store_true", help="embed again instead of using the embedding cache")
         r.add_argument("--json", action="store_true", help="print one JSON object")
+        r.add_argument("--corpus", nargs="+", metavar="PATH", default=None,
+                       help="files or folders to read into a throw-away index for a .jsonl dataset "
+                            "(its `sources` name these files)")
         r.set_defaults(func=cmd_eval)
     r = es.add_parser("grounding", help="the LLM citation check on labelled answers: escalations, misses, cost")
     r.add_argument("--dataset", default=None, help="JSONL of labelled answers (default: eval/data/grounding_set.jsonl)")
@@ -299,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--strong", default=None, help="provider escalated to (default: cheapest strong tier)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=cmd_eval)
+    r = es.add_parser("documents", help="reading quality per file: line breaks, running headers, tables, OCR, speed")
+    r.add_argument("paths", nargs="+", help="files or folders")
+    r.add_argument("--ocr", choices=["auto", "off", "always"], default=None, help="override ingest.ocr")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(func=cmd_eval_documents)
     r = es.add_parser("report", help="all evals with ablations: Markdown report, PNG plots and JSON in --out")
     r.add_argument("--out", required=True, help="directory for report.md, report.json and the plots")
     r.add_argument("--datasets", nargs="+", default=["cmrc2018", "rgb"], help="retrieval datasets")

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from rag.errors import RagError
-from rag.services.ingest import IngestReport, expand_paths
+from rag.services.ingest import IngestReport, scan_paths
 from rag.types import Answer, Filters
 
 
@@ -43,7 +43,7 @@ class RemoteServices:
         from tqdm import tqdm
 
         report = IngestReport()
-        files = expand_paths(paths)
+        files, report.skipped = scan_paths(paths)
         for path in tqdm(files, desc="upload", unit="file", disable=not progress or len(files) < 2):
             if not Path(path).is_file():
                 report.errors.append({"path": str(path), "error": f"{path}: no such file or directory"})

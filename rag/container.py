@@ -108,7 +108,7 @@ class Services:
             return None
         chunks = sorted(self.library.chunks(self.library.registry.chunk_ids(doc_id)), key=lambda c: c.start)
         return {**rec.to_dict(), "chunks": [{"chunk_id": c.chunk_id, "text": c.text, "start": c.start,
-                                             "end": c.end, "page": c.page} for c in chunks]}
+                                             "end": c.end, "page": c.page, "page_end": c.page_end} for c in chunks]}
 
     def check_index(self) -> dict:
         """Whether Chroma, the keyword index and the registry agree (see Library.check)."""

@@ -80,6 +80,9 @@ class AnswerSettings(BaseModel):
 class IngestSettings(BaseModel):
     max_file_mb: float = Field(50, gt=0, description="larger files are refused with a message")
     seeds: list[str] = Field(default_factory=lambda: ["seeds"], description="paths ingested by `make run`")
+    ocr: Literal["auto", "off", "always"] = Field(
+        "auto", description="OCR: auto = pages without a text layer and images; off = never (images refused); "
+                            "always = every page, image and picture inside DOCX/PPTX")
 
 
 class ServerSettings(BaseModel):

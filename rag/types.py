@@ -32,6 +32,25 @@ class Chunk:
     end: int
     page: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Last page the chunk reaches (chunks may cross page breaks); derived from the `page_spans` metadata the PDF
+    # reader records ([start, end, page] document offsets), so storage needs no column of its own.
+    page_end: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.page_end is None and self.page is not None:
+            self.page_end = self.page_at(max(0, self.end - self.start - 1)) or self.page
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of the character `offset` characters into this chunk (a cited sentence's page)."""
+        spans = self.metadata.get("page_spans") or []
+        pos = self.start + max(0, offset)
+        page = self.page
+        for start, _end, number in spans:
+            if start <= pos:
+                page = number
+            else:
+                break
+        return page
 
 
 class ChunkSource(Protocol):

@@ -21,6 +21,7 @@ from ingest.readers import read_bytes
 from rag.app import create_app
 from rag.container import Services
 from tests.conftest import ROOT, make_docx, make_pdf, make_settings
+from tests.office_files import make_epub, make_pptx, make_xlsx, text_image
 from tests.test_crash import _env
 
 ZH = "新能源汽车销量同比增长百分之三十，企业发布季度财报显示营收和利润均创新高。"
@@ -82,12 +83,30 @@ def _docx_xml_bomb() -> bytes:
     return _zip(files)
 
 
+def _pptx_bomb() -> bytes:
+    good = zipfile.ZipFile(io.BytesIO(make_pptx([{"title": ZH}])))
+    files = {n: good.read(n) for n in good.namelist()}
+    files["ppt/slides/slide1.xml"] = files["ppt/slides/slide1.xml"] + b"<!--" + b"0" * (64 * 2**20) + b"-->"
+    return _zip(files)
+
+
+def _xlsx_entity_bomb() -> bytes:
+    good = zipfile.ZipFile(io.BytesIO(make_xlsx({"表": [["列", "值"], ["a", ZH]]})))
+    files = {n: good.read(n) for n in good.namelist()}
+    sheet = files["xl/worksheets/sheet1.xml"].decode().split("?>", 1)[-1]
+    files["xl/worksheets/sheet1.xml"] = ('<!DOCTYPE x [<!ENTITY a "' + "A" * 64 + '">]>' + sheet).encode()
+    return _zip(files)
+
+
 def cases() -> list[tuple[str, str, bytes, str]]:
     """(kind, file name, bytes, expected): an error word, or `ok:` and text the document must contain."""
     rng = random.Random(8)
     junk = bytes(rng.getrandbits(8) for _ in range(4096))
     pdf = make_pdf([ZH])
     docx = make_docx([ZH])
+    xlsx = make_xlsx({"销量": [["城市", "销量"], ["深圳", "31.2万辆"]]})
+    pptx = make_pptx([{"title": ZH}])
+    png = text_image(["Battery prices fell"])
     return [
         ("empty file", "empty.txt", b"", "empty"),
         ("whitespace only", "blank.txt", b"  \n\t \r\n ", "empty"),
@@ -109,7 +128,7 @@ def cases() -> list[tuple[str, str, bytes, str]]:
         ("PNG named .txt", "image.txt", b"\x89PNG\r\n\x1a\n" + junk, "decode"),
         ("gzip named .txt", "archive.txt", gzip.compress(junk), "decode"),
         ("binary junk without extension", "README", junk, "decode"),
-        ("unsupported extension", "sheet.xlsx", _zip({"xl/workbook.xml": b"<x/>"}), "unsupported"),
+        ("unsupported extension", "archive.zip", _zip({"hello.txt": b"hi"}), "unsupported"),
         ("executable", "tool.exe", b"MZ" + junk, "unsupported"),
         ("HTML that is only scripts", "scripts.html", b"<html><head><script>alert(1)</script></head><body>"
          b"<script>document.write('x')</script><style>p{}</style></body></html>", "no visible text"),
@@ -130,6 +149,23 @@ def cases() -> list[tuple[str, str, bytes, str]]:
         ("deeply nested HTML", "deep.html", ("<div>" * 5000 + ZH + "</div>" * 5000).encode(), "ok:" + ZH[:10]),
         ("PDF named .txt", "report.txt", pdf, "ok:新能源"),
         ("a 512 KB line without punctuation", "oneline.txt", one_line(2**19), "ok:新能源"),
+        # the formats of issue 13
+        ("zip with a fake workbook part", "sheet.xlsx", _zip({"xl/workbook.xml": b"<x/>"}), "XLSX"),
+        ("truncated XLSX", "cut.xlsx", xlsx[: len(xlsx) // 2], "XLSX"),
+        ("XLSX XML entity bomb", "lol.xlsx", _xlsx_entity_bomb(), "entity"),
+        ("XLSX without cells", "nocells.xlsx", make_xlsx({"空": []}), "no cells"),
+        ("binary junk named .pptx", "junk.pptx", junk, "PPTX"),
+        ("PPTX zip bomb", "bomb.pptx", _pptx_bomb(), "zip bomb"),
+        ("PPTX with no text", "blank.pptx", make_pptx([{"title": ""}]), "no text"),
+        ("truncated PNG", "cut.png", png[: len(png) // 2], "decode"),
+        ("JPEG header only", "head.jpg", b"\xff\xd8\xff\xe0" + bytes(16), "decode"),
+        ("image without text", "white.png", text_image([]), "no text"),
+        ("EPUB without a package document", "nopkg.epub", _zip({"mimetype": b"application/epub+zip"}), "EPUB"),
+        ("CSV of delimiters only", "commas.csv", b",,,\n,,\n , ,\n", "no cells"),
+        ("mail with no headers", "nohead.eml", "只是一些文字，没有邮件头。".encode(), "not an e-mail"),
+        ("PPTX named .xlsx", "slides.xlsx", pptx, "XLSX"),
+        ("XLSX named .txt", "sheet.txt", xlsx, "ok:深圳"),
+        ("EPUB named .txt", "book.txt", make_epub("书", [("一", "宁德时代发布神行超充电池。")]), "ok:神行"),
     ]
 
 
@@ -138,7 +174,8 @@ REJECTED = [c for c in CASES if not c[3].startswith("ok:")]
 
 
 def test_the_corpus_has_thirty_kinds():
-    assert len(CASES) + 3 >= 30  # plus: over the size limit, duplicate uploads at once, a `../` file name
+    # the 37 kinds of issue 8 and 16 of issue 13, plus: over the size limit, duplicate uploads at once, a `../` name
+    assert len(CASES) + 3 >= 53
     assert len({c[1] for c in CASES}) == len(CASES)
 
 

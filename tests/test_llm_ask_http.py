@@ -69,4 +69,4 @@ def test_no_provider_configured_uses_the_extractive_answerer(tmp_path):
     body = _ask(tmp_path, [])
     assert body["model"] == "extractive" and body["cost"] == 0
     assert body["fallback_reason"] == "no provider configured"
-    assert "0.0008元/千Tokens" in body["answer"]
+    assert "125万tokens" in body["answer"]

@@ -52,7 +52,7 @@ def test_models_and_plain_completion(extractive):
     assert [m.id for m in client.models.list()] == ["rag"]
     resp = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": SEED_QUESTION}])
     text = resp.choices[0].message.content
-    assert "0.0008元/千Tokens" in text and resp.choices[0].finish_reason == "stop"
+    assert "125万tokens" in text and resp.choices[0].finish_reason == "stop"
     citations = resp.model_extra["citations"]
     assert citations and {int(n) for n in re.findall(r"\[(\d+)\]", text)} == {c["n"] for c in citations}
     assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens > 0
@@ -65,7 +65,7 @@ def test_streaming_completion(extractive):
                                             {"role": "user", "content": SEED_QUESTION}])
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert "0.0008元/千Tokens" in text
+    assert "125万tokens" in text
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop" and last.model_extra["citations"]
     assert all(c.object == "chat.completion.chunk" for c in chunks)

@@ -27,7 +27,7 @@ def test_hits_carry_chunk_scores_and_metadata(services):
     assert hits
     top = hits[0]
     assert top.dense_score is not None and top.keyword_score is not None
-    assert top.chunk.title.startswith("字节跳动") and top.chunk.source.startswith("https://")
+    assert "国内大模型开打" in top.chunk.title and top.chunk.source.startswith("https://")
     assert top.chunk.metadata["kind"] == "news"
 
 
@@ -35,7 +35,7 @@ def test_extractive_answer_cites_the_seed(services):
     services.ingest_paths([str(SEEDS)])
     ans = services.ask(SEED_QUESTION)
     assert ans.model == "extractive" and ans.cost == 0 and ans.latency_ms > 0 and not ans.refused
-    assert "0.0008元/千Tokens" in ans.answer
+    assert "125万tokens" in ans.answer
     markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.answer)}
     assert markers and markers == {c.n for c in ans.citations}
     assert all(c.source.startswith("https://") for c in ans.citations)

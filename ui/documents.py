@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 
+from ingest.registry import supported_exts, supported_summary
 from rag.api.documents import public_doc, stored_name
 from rag.api.gradio_files import is_uploaded
 from ui.filters import FilterControls, refresh_pickers
@@ -16,7 +17,7 @@ from ui.render import as_text
 
 PAGE_SIZE = 20
 HEADERS = ["标题", "来源", "片段数", "入库时间（北京）", "编号"]
-FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+FILE_TYPES = supported_exts()  # from the reader registry, so a new format shows up here by itself
 
 
 BEIJING = timezone(timedelta(hours=8))
@@ -73,7 +74,7 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
     Returns the listing's refresh function and its outputs, for the page to run on load.
     """
     page = gr.State(1)
-    gr.Markdown("#### 上传文档\n支持 TXT（UTF-8 / GBK / UTF-16）、Markdown、HTML、PDF、Word（.docx），"
+    gr.Markdown(f"#### 上传文档\n支持 {supported_summary()}（文本编码自动识别：UTF-8 / GBK / Big5 / UTF-16 等），"
                 "可一次选择多个文件。")
     files = gr.File(label="选择文件", file_count="multiple", file_types=FILE_TYPES, type="filepath",
                     elem_id="upload-files")

@@ -76,6 +76,19 @@ def best_sentence(claim: str, text: str) -> tuple[int, int] | None:
     return best
 
 
+def _claims(answer: str) -> list[str]:
+    """The answer cut after each run of markers: each piece is a claim with the markers that cite it.
+
+    Cutting at markers, not at sentence ends, keeps `…。”[1]` (a quote closed after the full stop) with its own
+    sentence; a sentence splitter gives that marker to the next sentence.
+    """
+    pieces, pos = [], 0
+    for m in re.finditer(r"(?:\s*" + _MARKER.pattern + r")+", answer):
+        pieces.append(answer[pos:m.end()])
+        pos = m.end()
+    return [p for p in pieces if strip_markers(p).strip()] or split_sentences(answer)
+
+
 def supporting_spans(answer: str, citations: list[dict[str, Any]]) -> dict[int, list[tuple[int, int]]]:
     """For each citation n: the spans of its text that best support the answer sentences citing [n].
 
@@ -84,7 +97,7 @@ def supporting_spans(answer: str, citations: list[dict[str, Any]]) -> dict[int, 
     """
     by_n = {int(c["n"]): c for c in citations}
     spans: dict[int, list[tuple[int, int]]] = {n: [] for n in by_n}
-    for sentence in split_sentences(answer):
+    for sentence in _claims(answer):
         for n in markers_in(sentence):
             if n in by_n:
                 span = best_sentence(sentence, by_n[n]["text"])

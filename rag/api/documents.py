@@ -112,7 +112,8 @@ def delete_document(doc_id: str, request: Request) -> dict:
     return {"deleted": doc_id}
 
 
-@router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, news records",
+@router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, xlsx, csv, pptx, "
+                                    "epub, eml, images (OCR), news records",
              response_model=UploadReport, responses={400: {"model": UploadReport}, 413: {"model": UploadReport},
                                                      **ERRORS},
              description="Each file is ingested on its own; the answer lists the new and already-indexed "
@@ -120,7 +121,8 @@ def delete_document(doc_id: str, request: Request) -> dict:
                          "other content is kept beside it (`report (2).txt`, see `stored_as`) unless the form "
                          "field `replace` is true, which replaces the document of that name (`replaced`). "
                          "200 when at least one file was indexed or was already there; 413 when every file "
-                         "was over the size limit; 400 otherwise.")
+                         "was over the size limit; 400 otherwise. `skipped` lists files of an unsupported type "
+                         "(with why) and `skipped_count` counts them.")
 async def upload_documents(files: list[UploadFile], request: Request, replace: bool = Form(False)) -> JSONResponse:
     svc = services(request)
     limit = int(svc.settings.server.max_upload_mb * 1024 * 1024)
@@ -146,7 +148,7 @@ async def upload_documents(files: list[UploadFile], request: Request, replace: b
                              "chunks": part.chunks, **({"errors": part.errors} if part.errors else {}),
                              **outcome(stored, part)})
     ids = [i for s in statuses for i in s["ids"]]
-    body = {"ids": ids, "files": statuses, **report.to_dict()}
+    body = {"ids": ids, "files": statuses, **report.to_dict(), "skipped_count": len(report.skipped)}
     if ids or not files:
         return JSONResponse(body)
     code = 413 if too_large == len(files) else 400

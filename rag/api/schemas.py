@@ -265,6 +265,9 @@ class FileStatus(BaseModel):
     ids: list[str]
     chunks: int | None = None
     error: str | None = None
+    action: str | None = Field(None, description="added | unchanged | renamed | replaced (an upload's identity)")
+    stored_as: str | None = Field(None, description="the name the upload is stored under, e.g. `report (2).txt`")
+    replaced: list[str] | None = Field(None, description="ids of the documents a `replace` upload replaced")
 
 
 class UploadReport(BaseModel):
@@ -278,6 +281,9 @@ class UploadReport(BaseModel):
     removed: list[str]
     errors: list[dict[str, Any]]
     chunks: int
+    skipped: list[dict[str, Any]] = Field(default_factory=list,
+                                          description="files passed over, with why (an unsupported type...)")
+    skipped_count: int = 0
     detail: str | None = Field(None, description="on 400/413: every file's error")
 
 

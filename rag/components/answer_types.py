@@ -64,7 +64,8 @@ class AnswerType:
         if not self.kind:
             return 0.0
         t = normalise(text)
-        if self.kind == "number":
+        if self.kind == "number":  # a date's digits are not a quantity: "5月15日…公布了定价" does not say the price
+            t = _DATE_RE.sub(" ", t)
             return float(any(m.group(0) not in self.question for m in _NUMBER_RE.finditer(t)))
         if self.kind == "date":
             return float(any(m.group(0) not in self.question for m in _DATE_RE.finditer(t)))

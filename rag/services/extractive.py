@@ -127,11 +127,18 @@ class ExtractiveAnswerer:
                           details={"evidence": round(evidence, 3)})
         text = "".join(f"{sent}[{rank}]" for _, rank, sent in chosen)
         cited = sorted({rank for _, rank, _ in chosen})
-        return Answer(answer=text, citations=[citation(n, hits[n - 1]) for n in cited], model="extractive",
+        quoted = {}
+        for _, rank, sent in chosen:
+            quoted.setdefault(rank, sent)
+        return Answer(answer=text, citations=[citation(n, hits[n - 1], quoted.get(n)) for n in cited],
+                      model="extractive",
                       details={"evidence": round(evidence, 3)})
 
 
-def citation(n: int, hit: Hit) -> Citation:
+def citation(n: int, hit: Hit, quote: str | None = None) -> Citation:
+    """The citation of a hit; with `quote` (the sentence quoted from it) its page is that sentence's page."""
     c = hit.chunk
-    return Citation(n=n, doc_id=c.doc_id, title=c.title, source=c.source, page=c.page, text=c.text,
+    at = c.text.find(quote) if quote else -1
+    page = c.page_at(at) if at >= 0 else c.page
+    return Citation(n=n, doc_id=c.doc_id, title=c.title, source=c.source, page=page, text=c.text,
                     score=round(float(hit.score), 4))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ingest.chunking import ChineseChunker
-from ingest.errors import FileTooLargeError, IngestError
+from ingest.errors import FileTooLargeError, IngestError, UnsupportedFormatError
+from ingest.options import ReadOptions
 from ingest.readers import SUPPORTED_EXTS, read_bytes
 from rag.services.library import Library
 from rag.settings import Settings
@@ -36,6 +38,8 @@ class IngestReport:
     chunks: int = 0
     #: an upload: the name it is stored under (`report (2).txt` when `report.txt` holds other content)
     stored_as: str | None = None
+    # Files a folder walk (or an upload) passed over, with why: {"path", "reason"}; never silently ignored.
+    skipped: list[dict] = field(default_factory=list)
 
     def merge(self, other: IngestReport) -> None:
         self.added += other.added
@@ -44,26 +48,64 @@ class IngestReport:
         self.removed += other.removed
         self.errors += other.errors
         self.chunks += other.chunks
+        self.skipped += other.skipped
 
     def to_dict(self) -> dict:
         return {"added": self.added, "unchanged": self.unchanged, "unchanged_ids": self.unchanged_ids,
                 "removed": self.removed,
-                "errors": self.errors, "chunks": self.chunks}
+                "errors": self.errors, "chunks": self.chunks, "skipped": self.skipped}
+
+
+def scan_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
+    """Files as given, and folders walked recursively for supported extensions; plus what was skipped and why
+    (an unsupported type, a hidden file or folder), so a folder ingest can say so."""
+    out: list[Path] = []
+    skipped: list[dict] = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            out.append(p)
+            continue
+        found: list[Path] = []
+        for root, dirs, files in os.walk(p):
+            for d in sorted(dirs):
+                if d.startswith("."):
+                    skipped.append({"path": str(Path(root) / d), "reason": "hidden folder"})
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                f = Path(root) / name
+                ext = f.suffix.lower()
+                if name.startswith("."):
+                    skipped.append({"path": str(f), "reason": "hidden file"})
+                elif not ext or ext not in SUPPORTED_EXTS:
+                    skipped.append({"path": str(f), "reason": f"unsupported file type {ext or '(none)'!r}"})
+                elif f.is_file():
+                    found.append(f)
+        out += sorted(found)
+    return out, skipped
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given, and folders walked recursively for supported extensions (hidden ones skipped)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUPPORTED_EXTS and f.suffix
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-        else:
-            out.append(p)
-    return out
+    return scan_paths(paths)[0]
+
+
+class _PageBar:
+    """A per-page tqdm bar for one file, opened on the reader's first progress call (most files have no pages)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < 2:
+                return
+            self.bar = tqdm(total=total, desc=self.name[:30], unit="page", leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def shown_source(path: Path, roots: list[Path]) -> str:
@@ -83,6 +125,7 @@ class IngestService:
         self.library = library
         self.max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
         self._chunking = (settings.chunking.chunk_size, settings.chunking.chunk_overlap)
+        self.ocr = settings.ingest.ocr
         self._chunker: ChineseChunker | None = None
 
     @property
@@ -95,7 +138,7 @@ class IngestService:
     def ingest_paths(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         report = IngestReport()
         paths = list(paths)
-        files = expand_paths(paths)
+        files, report.skipped = scan_paths(paths)
         roots = [Path(p).resolve() for p in paths if Path(p).is_dir()]
         with self.library.batch():  # one BM25 rebuild for the whole ingest, not one per file
             for path in tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2):
@@ -121,24 +164,32 @@ class IngestService:
         """Ingest one file's bytes; a refused file becomes an entry in `errors`, never an exception."""
         report = IngestReport()
         origin = origin or name
-        docs = self._read(data, name, source or name, report)
+        bar = _PageBar(name) if progress else None
+        try:
+            docs = self._read(data, name, source or name, report, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
         if docs is None:
             return report
         with self.library.batch():  # the keyword matrix is rebuilt once, after the last write
             self._store(docs, origin, report, progress)
         return report
 
-    def _read(self, data: bytes, name: str, source: str, report: IngestReport) -> list[Document] | None:
-        """The file's documents, or None with the reason in `report.errors`."""
+    def _read(self, data: bytes, name: str, source: str, report: IngestReport,
+              progress: _PageBar | None = None) -> list[Document] | None:
+        """The file's documents, or None with the reason in `report.errors` (and `skipped` when unsupported)."""
         try:
             if len(data) > self.max_bytes:
                 raise FileTooLargeError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
                                         f"{self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)")
-            docs = read_bytes(data, name, source=source)
+            docs = read_bytes(data, name, source=source, options=ReadOptions(ocr=self.ocr, progress=progress))
             if not docs:
                 raise IngestError(f"{name}: no documents found in the file")
         except IngestError as exc:
             report.errors.append({"path": source, "error": str(exc)})
+            if isinstance(exc, UnsupportedFormatError):
+                report.skipped.append({"path": source, "reason": str(exc)})
             return None
         except Exception as exc:  # a reader bug must not take the batch down; say what failed
             log.exception("reader failed on %s", name)
