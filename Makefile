@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[dev]'
+	# rapidocr-onnxruntime's metadata names the desktop opencv-python, which needs libGL and shares the cv2 folder with
+	# the headless build the project declares: drop it, then restore the headless files it shared.
+	$(PIP) uninstall -y -q opencv-python 2>/dev/null || true
+	$(PIP) install -q --force-reinstall --no-deps opencv-python-headless
 	touch $@
 
 install: $(VENV)/.installed

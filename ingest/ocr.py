@@ -131,6 +131,25 @@ def ocr_image(image: Any) -> str:
     return layout_text(ocr_boxes(image))
 
 
+def prominent_text(boxes: list[OcrBox], image_height: float) -> str:
+    """The tallest text in the top half of a scanned page (its visual title), or '' when nothing stands out:
+    a scan has no metadata title and its first line is often a running header or a journal citation."""
+    sized = [b for b in boxes if len(re.sub(r"\W", "", b.text)) >= 2 and b.height > 0]
+    if len(sized) < 2:
+        return ""
+    top = [b for b in sized if b.y0 < image_height / 2]
+    if not top:
+        return ""
+    heights = sorted(b.height for b in sized)
+    biggest = max(b.height for b in top)
+    if biggest < 1.4 * heights[len(heights) // 2]:
+        return ""  # no line is set larger than the body text
+    title = ""
+    for b in sorted((b for b in top if b.height >= 0.8 * biggest), key=lambda b: (b.y0, b.x0))[:4]:
+        title = _join(title, b.text) if title else b.text
+    return re.sub(r"\s+", " ", title).strip()[:120]
+
+
 # ----- reading order ---------------------------------------------------------------------------------------------
 
 _CJK = r"\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"

@@ -47,15 +47,17 @@ def _plain_page(number: int, text: str, width: float = 600.0, height: float = 80
     return page
 
 
-def _ocr_page(pdf_bytes_doc, index: int) -> str:  # noqa: ANN001 - pypdfium2.PdfDocument
-    from ingest.ocr import ocr_image
+def _ocr_page(pdf_bytes_doc, index: int) -> tuple[str, str]:  # noqa: ANN001 - pypdfium2.PdfDocument
+    """A rendered page's OCR text in reading order, and its most prominent (tallest) text as a title candidate."""
+    from ingest.ocr import layout_text, ocr_boxes, prominent_text
 
     page = pdf_bytes_doc[index]
     try:
         image = page.render(scale=OCR_SCALE).to_pil()
     finally:
         page.close()
-    return ocr_image(image)
+    boxes = ocr_boxes(image)
+    return layout_text(boxes), prominent_text(boxes, float(image.height))
 
 
 def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> list[Document]:
@@ -118,7 +120,7 @@ def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> li
 
     if unreadable and len(unreadable) == n_pages:
         raise CorruptFileError(f"{source}: not a readable PDF (no page could be parsed)")
-    ocr_pages, ocr_failed = _ocr(data, pages, options, source)
+    ocr_pages, ocr_failed, ocr_prominent = _ocr(data, pages, options, source)
     drop, running_title = find_running([p for p in pages if p.lines and p.lines[0].size > 0])
     skip: dict[int, set[int]] = {}
     for number, i in drop:
@@ -131,7 +133,10 @@ def read_pdf(data: bytes, source: str, options: ReadOptions | None = None) -> li
         why = "OCR found no text" if options.ocr != "off" else "OCR is off (ingest.ocr)"
         raise EmptyFileError(f"{source}: the PDF has no text layer ({why}); scanned pages need OCR")
     text = assembled.text
-    title = normalize_chars(pick_title(meta_title, producer, pages, skip, source)) or _first_line(text)
+    # A scan has no font sizes: its tallest OCR'd text on the first two pages stands in for the largest line.
+    scanned_title = next((ocr_prominent[p.number] for p in pages[:2] if ocr_prominent.get(p.number)), "")
+    title = (normalize_chars(pick_title(meta_title, producer, pages, skip, source)) or normalize_chars(scanned_title)
+             or _first_line(text))
     metadata: dict[str, object] = {"kind": "pdf", "pages": n_pages,
                                    "page_spans": [list(s) for s in assembled.pages]}
     if running_title and running_title != title:
@@ -164,30 +169,37 @@ def _needs_ocr(page: PageContent, mode: str) -> bool:
     return page.chars == 0 or (page.chars < SCAN_MAX_CHARS and page.image_share > 0.4)
 
 
-def _ocr(data: bytes, pages: list[PageContent], options: ReadOptions, source: str) -> tuple[list[int], list[int]]:
-    """OCR the pages that need it (in place); returns the pages OCR'd and the pages whose OCR failed."""
+def _ocr(data: bytes, pages: list[PageContent], options: ReadOptions,
+         source: str) -> tuple[list[int], list[int], dict[int, str]]:
+    """OCR the pages that need it (in place); returns the pages OCR'd, the pages whose OCR failed, and each
+    OCR'd scan's prominent text (a title candidate, by page number)."""
     todo = [p for p in pages if _needs_ocr(p, options.ocr)]
     total = len(pages)
     done_pages: list[int] = []
     failed: list[int] = []
+    prominent: dict[int, str] = {}
     progress = options.progress
     if not todo:
         if progress:
             progress(total, total)
-        return done_pages, failed
+        return done_pages, failed, prominent
     try:
         import pypdfium2
 
         doc = pypdfium2.PdfDocument(data, password="")
     except Exception as exc:  # noqa: BLE001 - without a renderer every page keeps its text layer
         log.warning("%s: cannot render pages for OCR (%s)", source, exc)
-        return done_pages, [p.number for p in todo]
+        return done_pages, [p.number for p in todo], prominent
     todo_numbers = {p.number for p in todo}
     try:
         for k, page in enumerate(pages, start=1):
             if page.number in todo_numbers:
+                scan = not page.lines and not page.tables  # no text layer: the OCR text is the whole page
                 try:
-                    text = clean_text(_ocr_page(doc, page.number - 1)).strip()
+                    raw, big = _ocr_page(doc, page.number - 1)
+                    text = clean_text(raw).strip()
+                    if scan and big:
+                        prominent[page.number] = clean_text(big).strip()
                 except Exception as exc:  # noqa: BLE001 - one page's OCR failure never fails the document
                     log.warning("%s p.%d: OCR failed (%s)", source, page.number, exc)
                     failed.append(page.number)
@@ -199,7 +211,7 @@ def _ocr(data: bytes, pages: list[PageContent], options: ReadOptions, source: st
                 progress(k, total)
     finally:
         doc.close()
-    return done_pages, failed
+    return done_pages, failed, prominent
 
 
 def _merge_ocr(page: PageContent, text: str) -> None:

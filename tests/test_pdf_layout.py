@@ -241,14 +241,14 @@ def test_ocr_modes_progress_and_one_failed_page(monkeypatch):
 
     calls = []
 
-    def fake_ocr(image):
+    def fake_boxes(image):
         calls.append(image.size)
         if len(calls) == 2:
             raise ocr_mod.OcrError("engine failed on this page")
-        return "扫描页：光伏装机容量达到200吉瓦。"
+        return [ocr_mod.OcrBox("扫描页：光伏装机容量达到200吉瓦。", 40.0, 60.0, 500.0, 90.0, 0.99)]
 
     # The real engine runs in test_ocr_real_scan; here a scripted engine makes one page fail on purpose.
-    monkeypatch.setattr(ocr_mod, "ocr_image", fake_ocr)
+    monkeypatch.setattr(ocr_mod, "ocr_boxes", fake_boxes)
     progress: list[tuple[int, int]] = []
     doc = read_pdf(_text_and_blank_pages(), "mixed.pdf",
                    ReadOptions(ocr="auto", progress=lambda d, t: progress.append((d, t))))[0]
@@ -363,3 +363,16 @@ def test_documents_report_sees_running_headers_in_plain_page_text():
     old_page3 = PdfReader(io.BytesIO(data)).pages[2].extract_text()
     chunk = Chunk("c", "d", old_page3, "t", "s", 0, len(old_page3), page=3)
     assert _has_running(chunk, keys)
+
+
+def test_a_scan_is_titled_by_its_tallest_text_not_its_first_line():
+    from ingest.ocr import OcrBox, prominent_text
+
+    boxes = [OcrBox("Proteomics 2015, 15, 1-10 DOI 10.1002/pmic", 40, 20, 700, 40, 0.9),  # small running line
+             OcrBox("Deep learning for peptide", 60, 120, 760, 170, 0.95),  # the title, set large
+             OcrBox("identification", 60, 180, 420, 230, 0.95),
+             *[OcrBox(f"body text line number {i} of the abstract", 40, 300 + 30 * i, 760, 318 + 30 * i, 0.9)
+               for i in range(12)]]
+    assert prominent_text(boxes, 1600) == "Deep learning for peptide identification"
+    flat = [OcrBox(f"line {i} of plain body text", 40, 20 + 30 * i, 760, 38 + 30 * i, 0.9) for i in range(12)]
+    assert prominent_text(flat, 1600) == ""  # nothing set larger than the body: no visual title

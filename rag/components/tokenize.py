@@ -62,6 +62,16 @@ def _tag_table() -> dict[str, str]:
     return jieba.posseg.dt.word_tag_tab
 
 
+# Characters of numeral words and question numerals (多少, 一些, 几个): a measure term made only of these asks
+# for a quantity without naming what it counts.
+_NUMERAL_CHARS = frozenset("多少几些若干一二三四五六七八九十百千万亿两每个")
+
+
+def _names_a_unit(term: str) -> bool:
+    """Whether a numeral/measure term names a unit (万辆, 亿元, 千瓦时): the answer states the quantity in it."""
+    return any(ch not in _NUMERAL_CHARS for ch in term)
+
+
 @lru_cache(maxsize=4096)
 def content_terms(text: str) -> tuple[str, ...]:
     """`tokenize` terms of a question without its question and function words: a term is dropped when its
@@ -84,7 +94,8 @@ def content_terms(text: str) -> tuple[str, ...]:
     out = []
     for t in terms:
         tag = tags.get(t)
-        if t in FRAME_VERBS or (tag in FUNCTION_TAGS and not any(ch.isdigit() for ch in t)):
+        if t in FRAME_VERBS or (tag in FUNCTION_TAGS and not any(ch.isdigit() for ch in t)
+                                and not (tag in ("m", "mq", "q") and _names_a_unit(t))):
             continue
         if tag is None:
             at = low.find(t)
