@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, page_of
 
 # Sentence ends: Chinese full-width 。！？；… and their half-width forms, with closing quotes kept on
 # the sentence. A half-width '.' ends a sentence only when not between digits (3.5, 2024.05.15 stay whole).
@@ -61,23 +61,12 @@ class ChineseChunker:
             page = page_end = None
             if spans:
                 inside = [list(s) for s in spans if s[1] > start and s[0] < end]
-                page = _page_of(spans, start)
+                page = page_of(spans, start, spans[0][2])
                 page_end = inside[-1][2] if inside else page
                 meta["page_spans"] = inside  # only this chunk's pages: citations find a sentence's page from them
             chunks.append(Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source,
                                 start=start, end=end, page=page, page_end=page_end, metadata=meta))
         return chunks
-
-
-def _page_of(spans: list[tuple[int, int, int]], pos: int) -> int:
-    """Page holding offset `pos` (the last span starting at or before it; the first page before any span)."""
-    page = spans[0][2]
-    for start, _end, number in spans:
-        if start <= pos:
-            page = number
-        else:
-            break
-    return page
 
 
 def _locate(full: str, piece: str, cursor: int) -> int:

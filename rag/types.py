@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+def page_of(spans: list[tuple[int, int, int]] | list[list[int]], pos: int, default: int | None) -> int | None:
+    """Page holding offset `pos` in a document's (start, end, page) spans: the last span starting at or before
+    it; `default` before any span. Used by the chunker (a chunk's first page) and by citations (a sentence's)."""
+    page = default
+    for start, _end, number in spans:
+        if start <= pos:
+            page = number
+        else:
+            break
+    return page
+
+
 @dataclass
 class Document:
     """A whole source document as read from a file or a news record."""
@@ -42,15 +54,7 @@ class Chunk:
 
     def page_at(self, offset: int) -> int | None:
         """The page of the character `offset` characters into this chunk (a cited sentence's page)."""
-        spans = self.metadata.get("page_spans") or []
-        pos = self.start + max(0, offset)
-        page = self.page
-        for start, _end, number in spans:
-            if start <= pos:
-                page = number
-            else:
-                break
-        return page
+        return page_of(self.metadata.get("page_spans") or [], self.start + max(0, offset), self.page)
 
 
 class ChunkSource(Protocol):

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.api.guard import replay_body
+
 UI_PREFIX = "/ui/"
 # Routes whose bodies are forms or multipart uploads: Gradio writes those into its own upload folder.
 FORM_ROUTES = ("/ui/gradio_api/upload", "/ui/login", "/ui/gradio_api/process_recording")
@@ -101,21 +103,7 @@ class GradioFileGuard:
                                     (b"content-length", str(len(detail)).encode())]})
             await send({"type": "http.response.body", "body": detail})
             return
-        await self.app(scope, _replay(body, receive), send)
-
-
-def _replay(body: bytes, original: Callable) -> Callable:
-    """Hands the buffered body to the app once, then the real channel (so disconnects are still seen)."""
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if sent:
-            return await original()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
+        await self.app(scope, replay_body(body, receive), send)
 
 
 def configure_paths(blocks: Any, blocked: list[Path]) -> None:

@@ -110,7 +110,7 @@ class GuardMiddleware:
             if over:
                 await _reply(send, 413, f"request body is over the {limit / 1024:.0f} KB limit ({_setting(path)})")
                 return
-            receive = _replay(body, receive)
+            receive = replay_body(body, receive)
         await self.app(scope, receive, send)
 
 
@@ -135,7 +135,7 @@ async def _read_capped(receive: Callable, limit: int) -> tuple[bytes, bool]:
             return b"".join(parts), False
 
 
-def _replay(body: bytes, original: Callable) -> Callable:
+def replay_body(body: bytes, original: Callable) -> Callable:
     """Hands the buffered body to the app once, then the real channel (so disconnects are still seen)."""
     sent = False
 
