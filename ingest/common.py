@@ -33,3 +33,24 @@ def first_line_title(text: str, limit: int = 40) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = line.lstrip("#").strip()
     return line if len(line) <= limit else line[:limit] + "…"
+
+
+class PagedText:
+    """Page (sheet, slide, chapter, frame) texts joined by blank lines, each with its (start, end, number) span, so
+    a citation can name the page of the sentence it quotes."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.pages: list[tuple[int, int, int]] = []
+        self._pos = 0
+
+    def add(self, text: str, number: int) -> None:
+        if self.parts:
+            self._pos += 2  # the "\n\n" between pages
+        self.pages.append((self._pos, self._pos + len(text), number))
+        self.parts.append(text)
+        self._pos += len(text)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.parts)

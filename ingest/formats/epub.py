@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import unquote
 
-from ingest.common import clean_text, content_id
+from ingest.common import PagedText, clean_text, content_id
 from ingest.errors import CorruptFileError, EmptyFileError
 from ingest.formats.html import html_to_text
 from ingest.formats.zipcheck import open_zip
@@ -39,9 +39,7 @@ def read_epub(data: bytes, source: str, options: ReadOptions | None = None) -> l
     spine = [ref.get("idref") for ref in opf.find_all("itemref") if ref.get("linear", "yes") != "no"]
     if not spine:  # some generators leave the spine empty: fall back to the manifest's order
         spine = [i for i, item in manifest.items() if item.get("media-type") in _HTML_TYPES]
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
-    pos = 0
+    paged = PagedText()
     for number, idref in enumerate(spine, start=1):
         item = manifest.get(idref)
         if item is None or item.get("media-type") not in _HTML_TYPES:
@@ -53,20 +51,16 @@ def read_epub(data: bytes, source: str, options: ReadOptions | None = None) -> l
         text = clean_text(text).strip()
         if not text:
             continue
-        if parts:
-            pos += 2
-        pages.append((pos, pos + len(text), number))
-        parts.append(text)
-        pos += len(text)
+        paged.add(text, number)
         if options and options.progress:
             options.progress(number, len(spine))
-    if not parts:
+    if not paged.parts:
         raise EmptyFileError(f"{source}: the EPUB has no chapter with text")
-    text = "\n\n".join(parts)
+    text = paged.text
     title_tag = opf.find("title")
     title = title_tag.get_text(strip=True) if title_tag else ""
     creator = opf.find("creator")
-    meta = {"kind": "epub", "pages": len(pages),
+    meta = {"kind": "epub", "pages": len(paged.pages),
             "author": creator.get_text(strip=True) if creator else None}
     return [Document(doc_id=content_id(text), text=text, title=title or text.splitlines()[0][:60], source=source,
-                     metadata={k: v for k, v in meta.items() if v}, pages=pages)]
+                     metadata={k: v for k, v in meta.items() if v}, pages=paged.pages)]

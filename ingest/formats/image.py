@@ -6,7 +6,7 @@ import io
 import logging
 from pathlib import Path
 
-from ingest.common import content_id, first_line_title
+from ingest.common import PagedText, content_id, first_line_title
 from ingest.errors import CorruptFileError, EmptyFileError, IngestError
 from ingest.options import ReadOptions
 from rag.types import Document
@@ -49,11 +49,9 @@ def read_image(data: bytes, source: str, options: ReadOptions | None = None) -> 
         raise OcrDisabledError(f"{source}: an image is read only by OCR, and OCR is off (ingest.ocr: off); "
                                "set ingest.ocr to auto to ingest images")
     frames = _frames(data, source)
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
+    paged = PagedText()
     failed: list[int] = []
     last_error = ""
-    pos = 0
     for number, frame in enumerate(frames, start=1):
         try:
             text = ocr_image(frame).strip()
@@ -66,18 +64,14 @@ def read_image(data: bytes, source: str, options: ReadOptions | None = None) -> 
             options.progress(number, len(frames))
         if not text:
             continue
-        if parts:
-            pos += 2
-        pages.append((pos, pos + len(text), number))
-        parts.append(text)
-        pos += len(text)
-    if not parts:
+        paged.add(text, number)
+    if not paged.parts:
         if failed:
             raise CorruptFileError(f"{source}: OCR failed on every page ({last_error})")
         raise EmptyFileError(f"{source}: OCR found no text in the image")
-    text = "\n\n".join(parts)
+    text = paged.text
     meta = {"kind": "image", "pages": len(frames), "ocr_pages": len(frames)}
     if failed:
         meta["ocr_failed_pages"] = ",".join(map(str, failed))
     return [Document(doc_id=content_id(text), text=text, title=first_line_title(text) or Path(source).stem,
-                     source=source, metadata=meta, pages=pages)]
+                     source=source, metadata=meta, pages=paged.pages)]

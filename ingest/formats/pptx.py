@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from ingest.common import clean_text, content_id
+from ingest.common import PagedText, clean_text, content_id
 from ingest.errors import CorruptFileError, EmptyFileError
 from ingest.formats.images_in import ocr_blob
 from ingest.formats.tables import cell_text, table_lines
@@ -119,9 +119,8 @@ def read_pptx(data: bytes, source: str, options: ReadOptions | None = None) -> l
         raise
     except Exception as exc:  # noqa: BLE001 - python-pptx raises KeyError, ValueError, lxml errors on broken files
         raise CorruptFileError(f"{source}: not a readable PPTX file ({type(exc).__name__}: {exc})") from None
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
-    pos = ocr_done = ocr_failed = 0
+    paged = PagedText()
+    ocr_done = ocr_failed = 0
     first_title = ""
     for number, slide in enumerate(slides, start=1):
         text, done, failed = _slide_text(slide, options, source, number)
@@ -134,16 +133,12 @@ def read_pptx(data: bytes, source: str, options: ReadOptions | None = None) -> l
             continue
         if not first_title:
             first_title = text.splitlines()[0][:60]
-        if parts:
-            pos += 2
-        pages.append((pos, pos + len(text), number))
-        parts.append(text)
-        pos += len(text)
-    if not parts:
+        paged.add(text, number)
+    if not paged.parts:
         raise EmptyFileError(f"{source}: the PPTX file has no text")
-    text = "\n\n".join(parts)
+    text = paged.text
     title = (prs.core_properties.title or "").strip() or first_title
     meta: dict[str, Any] = {"kind": "pptx", "pages": len(slides)}
     if ocr_done or ocr_failed:
         meta.update(ocr_images=ocr_done, ocr_failed_images=ocr_failed)
-    return [Document(doc_id=content_id(text), text=text, title=title, source=source, metadata=meta, pages=pages)]
+    return [Document(doc_id=content_id(text), text=text, title=title, source=source, metadata=meta, pages=paged.pages)]

@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from ingest.common import content_id
+from ingest.common import PagedText, content_id
 from ingest.errors import CorruptFileError, EmptyFileError, FileTooLargeError
 from ingest.formats.tables import fill_merged, formatted_cell, grid_lines
 from ingest.formats.zipcheck import check_zip
@@ -47,10 +47,9 @@ def read_xlsx(data: bytes, source: str, options: ReadOptions | None = None) -> l
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises KeyError, TypeError, lxml errors... on broken files
         raise CorruptFileError(f"{source}: not a readable XLSX file ({type(exc).__name__}: {exc})") from None
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
+    paged = PagedText()
     sheets: list[str] = []
-    cells = pos = 0
+    cells = 0
     try:
         for number, ws in enumerate(wb.worksheets, start=1):
             if not hasattr(ws, "iter_rows"):
@@ -69,22 +68,18 @@ def read_xlsx(data: bytes, source: str, options: ReadOptions | None = None) -> l
             if not lines:
                 continue
             text = f"【工作表：{ws.title}】\n" + "\n".join(lines)
-            if parts:
-                pos += 2
-            pages.append((pos, pos + len(text), number))
-            parts.append(text)
+            paged.add(text, number)
             sheets.append(ws.title)
-            pos += len(text)
     except (FileTooLargeError, CorruptFileError):
         raise
     except Exception as exc:  # noqa: BLE001 - a sheet's XML broken past the header
         raise CorruptFileError(f"{source}: not a readable XLSX file ({type(exc).__name__}: {exc})") from None
     finally:
         wb.close()
-    if not parts:
+    if not paged.parts:
         raise EmptyFileError(f"{source}: the workbook has no cells with text")
-    text = "\n\n".join(parts)
+    text = paged.text
     title = (wb.properties.title or "").strip() if wb.properties else ""
     return [Document(doc_id=content_id(text), text=text, title=title or source.rsplit("/", 1)[-1].rsplit(".", 1)[0],
-                     source=source, metadata={"kind": "xlsx", "sheets": ", ".join(sheets), "pages": len(pages)},
-                     pages=pages)]
+                     source=source, metadata={"kind": "xlsx", "sheets": ", ".join(sheets), "pages": len(paged.pages)},
+                     pages=paged.pages)]
