@@ -84,8 +84,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     limiter = build_rate_limiter(settings)  # shared by every worker (rag/components/shared_state.py)
     limits = BodyLimits(upload=int(server.max_upload_mb * 2**20) + MULTIPART_SLACK,
                         other=int(server.max_body_kb * 1024))
-    app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth, limiter=limiter,
-                       max_body=limits.other, max_upload=limits.upload)
+    app.add_middleware(GuardMiddleware, keys=list(server.api_keys), auth=auth, limiter=limiter)
     # Outside the key check: failed keys and logins per address, and the UI's calls under its key's limit.
     app.add_middleware(ThrottleMiddleware, auth=auth, limiter=limiter,
                        failures=FailureThrottle(server.auth_failures_per_minute))

@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.api.guard import replay_body
-
 UI_PREFIX = "/ui/"
 # Routes whose bodies are forms or multipart uploads: Gradio writes those into its own upload folder.
 FORM_ROUTES = ("/ui/gradio_api/upload", "/ui/login", "/ui/gradio_api/process_recording")
@@ -113,3 +111,17 @@ def configure_paths(blocks: Any, blocked: list[Path]) -> None:
     blocks.blocked_paths = [str(Path(p).resolve()) for p in blocked]
     # `_check_allowed` skips itself until this is set; `launch()` sets it, `mount_gradio_app` does not.
     blocks.has_launched = True
+
+
+def replay_body(body: bytes, original: Callable) -> Callable:
+    """Hands the buffered body to the app once, then the real channel (so disconnects are still seen)."""
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

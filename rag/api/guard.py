@@ -64,16 +64,14 @@ async def _reply(send: Callable, status: int, detail: str, headers: dict[str, st
 
 
 class GuardMiddleware:
-    """Checks the Bearer key, the caller's rate and the body size of every HTTP request."""
+    """Checks the Bearer key and the caller's rate of every HTTP request (body sizes are rag/api/body_limit.py's,
+    which runs before this, outermost)."""
 
-    def __init__(self, app: Callable, *, keys: list[str], auth: bool, limiter: RateLimiter,
-                 max_body: int, max_upload: int) -> None:
+    def __init__(self, app: Callable, *, keys: list[str], auth: bool, limiter: RateLimiter) -> None:
         self.app = app
         self.keys = keys
         self.auth = auth
         self.limiter = limiter
-        self.max_body = max_body
-        self.max_upload = max_upload
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -99,51 +97,4 @@ class GuardMiddleware:
                 await _reply(send, 429, f"rate limit of {self.limiter.per_minute} requests per minute per key "
                                         f"reached; retry in {seconds} s", {"Retry-After": str(seconds)})
                 return
-        limit = self.max_upload if path.rstrip("/") == "/documents" else self.max_body
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _reply(send, 413, f"request body of {int(declared) / 1024:.0f} KB is over the "
-                                    f"{limit / 1024:.0f} KB limit ({_setting(path)})")
-            return
-        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
-            body, over = await _read_capped(receive, limit)
-            if over:
-                await _reply(send, 413, f"request body is over the {limit / 1024:.0f} KB limit ({_setting(path)})")
-                return
-            receive = replay_body(body, receive)
         await self.app(scope, receive, send)
-
-
-def _setting(path: str) -> str:
-    return "server.max_upload_mb" if path.rstrip("/") == "/documents" else "server.max_body_kb"
-
-
-async def _read_capped(receive: Callable, limit: int) -> tuple[bytes, bool]:
-    """A body sent without Content-Length (chunked), read up to `limit` bytes."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(parts), False
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", True
-        parts.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(parts), False
-
-
-def replay_body(body: bytes, original: Callable) -> Callable:
-    """Hands the buffered body to the app once, then the real channel (so disconnects are still seen)."""
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if sent:
-            return await original()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
