@@ -84,11 +84,6 @@ def scan_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
     return out, skipped
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and folders walked recursively for supported extensions (hidden ones skipped)."""
-    return scan_paths(paths)[0]
-
-
 class _PageBar:
     """A per-page tqdm bar for one file, opened on the reader's first progress call (most files have no pages)."""
 
