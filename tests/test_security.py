@@ -396,10 +396,10 @@ def test_ingest_keeps_server_paths_out_of_sources_metadata_listings_and_prompts(
 
 
 def test_prompt_names_old_absolute_sources_by_file_name():
-    from rag.components.llm.prompt import _shown
+    from rag.sources import without_server_path as shown  # what the prompt (and the API) names sources by
 
-    assert _shown("/srv/data/reports/a.txt") == "a.txt" and _shown("C:\\data\\b.pdf") == "b.pdf"
-    assert _shown("https://example.com/x") == "https://example.com/x" and _shown("team/a.txt") == "team/a.txt"
+    assert shown("/srv/data/reports/a.txt") == "a.txt" and shown("C:\\data\\b.pdf") == "b.pdf"
+    assert shown("https://example.com/x") == "https://example.com/x" and shown("team/a.txt") == "team/a.txt"
 
 
 @pytest.mark.parametrize("origins", [[], ["https://intranet.example.com"]], ids=["none", "configured"])

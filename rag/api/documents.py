@@ -20,6 +20,7 @@ from rag.api.schemas import (
     UploadReport,
 )
 from rag.services.ingest import UPLOAD_ORIGIN, IngestReport
+from rag.sources import without_server_path
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(bearer)])
 
@@ -61,17 +62,10 @@ def public_doc(doc: dict) -> dict:
     """A document record as the API shows it: where it came from by kind and name, never a server path."""
     origin = str(doc.get("origin") or "")
     out = {**doc, "origin": "upload" if origin.startswith(UPLOAD_ORIGIN) else "file"}
-    out["source"] = _no_path(str(doc.get("source") or ""))
+    out["source"] = without_server_path(str(doc.get("source") or ""))
     if isinstance(doc.get("metadata"), dict) and "path" in doc["metadata"]:
-        out["metadata"] = {**doc["metadata"], "path": _no_path(str(doc["metadata"]["path"]))}
+        out["metadata"] = {**doc["metadata"], "path": without_server_path(str(doc["metadata"]["path"]))}
     return out
-
-
-def _no_path(source: str) -> str:
-    """An absolute server path (an index built before sources were made relative) as its file name."""
-    if "://" in source or not (source.startswith(("/", "\\")) or source[1:3] in (":\\", ":/")):
-        return source
-    return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 @router.get("/documents", response_model=DocumentsPage, responses=ERRORS,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from rag.components.llm.tokens import estimate_messages_tokens, estimate_tokens, truncate_to_tokens
+from rag.sources import without_server_path
 from rag.types import Hit
 
 REFUSAL_TEXT = "资料中没有找到相关信息。"
@@ -42,21 +42,13 @@ def _quoted(text: str) -> str:
     return text.replace(FENCE_OPEN, "〈资料〉").replace(FENCE_CLOSE, "〈/资料〉")
 
 
-def _shown(source: str) -> str:
-    """A source as the model may see it: an absolute server path (an index from before sources were made
-    relative) is named by its file name only; URLs and relative names stay as they are."""
-    if "://" in source or not (source.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[\\/]", source)):
-        return source
-    return re.split(r"[\\/]", source.rstrip("/\\"))[-1]
-
-
 def _chunk_block(n: int, hit: Hit, text: str) -> str:
     chunk = hit.chunk
     head = f"[{n}]"
     if chunk.title:
         head += f" 《{chunk.title}》"
     if chunk.source:
-        head += f"（来源：{_shown(chunk.source)}"
+        head += f"（来源：{without_server_path(chunk.source)}"
         head += f"，第{chunk.page}页）" if chunk.page is not None else "）"
     return _quoted(f"{head}\n{text.strip()}")
 
