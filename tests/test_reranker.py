@@ -124,6 +124,16 @@ def test_answer_types_ignore_what_the_question_already_says():
     assert AnswerType.of("这部电影好看吗").kind == ""
 
 
+def test_a_view_or_reason_question_asks_for_no_figure():
+    from rag.components.answer_types import AnswerType
+
+    # 价格 is a number cue, but "how does X see the price war" is answered by what X said, not by a figure
+    view = AnswerType.of("李开复怎么看大模型价格战？")
+    assert view.kind == "" and view.found("1块钱可能买不了一包辣条，但是却能买下几本《三国演义》。") == 0.0
+    assert AnswerType.of("为什么大模型价格下降了？").kind == ""
+    assert AnswerType.of("腾讯混元-lite模型原来的价格是多少？").kind == "number"
+
+
 def test_evidence_prefers_the_named_entity_verbatim():
     """大沙地站 vs 大沙东站 on 大沙地东路: every question term occurs in both, only one holds the name whole."""
     from rag.components.reranker import EvidenceReranker, longest_common_run

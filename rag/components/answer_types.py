@@ -21,6 +21,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"议长|航天员")),
     ("place", re.compile(r"哪里|在哪|哪儿|什么地方|哪座城市|哪个城市|哪个国家|哪国|地点|举办地|举行地")),
 )
+# Opinion and reason questions ask for a view or a cause, not a figure, whatever topic words they hold:
+# 李开复怎么看大模型价格战 names 价格 but is answered by what he said, not by a sentence with a number in it.
+_VIEW_OR_REASON = re.compile(r"怎么看|如何看待?|看法|观点|怎么评价|如何评价|评价如何|为什么|为何|什么原因|原因是")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _DATE_RE = re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|"
@@ -46,6 +49,8 @@ class AnswerType:
     @classmethod
     def of(cls, question: str) -> AnswerType:
         q = normalise(question)
+        if _VIEW_OR_REASON.search(q):
+            return cls("", q)
         for kind, cue in _KINDS:
             if cue.search(q):
                 return cls(kind, q)
