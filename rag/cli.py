@@ -35,7 +35,7 @@ def _owner(settings: Settings, repair: bool = True, note: str = "sending the wor
         from rag.client import RemoteServices
 
         print(f"(the index is owned by the server at {url}; {note})", file=sys.stderr)
-        remote = RemoteServices(url, api_key=next(iter(settings.server.api_keys), None))
+        remote = RemoteServices(url, api_key=next(iter(settings.server.plain_keys()), None))
         try:
             yield remote
         finally:

@@ -85,6 +85,14 @@ class IngestSettings(BaseModel):
                             "always = every page, image and picture inside DOCX/PPTX")
 
 
+class ApiKeySettings(BaseModel):
+    """An API key limited to some knowledge bases: `read` may ask and list, `write` may also upload and delete."""
+
+    key: str = Field(..., min_length=1, description="the `Authorization: Bearer` key")
+    read: list[str] | Literal["*"] = Field("*", description="bases this key may read (\"*\" = every base)")
+    write: list[str] | Literal["*"] = Field("*", description="bases this key may write (\"*\" = every base)")
+
+
 class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="address `rag serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="port `rag serve` binds")
@@ -92,12 +100,18 @@ class ServerSettings(BaseModel):
     max_body_kb: float = Field(256, gt=0, description="JSON request bodies larger than this get a 413")
     auth: Literal["auto", "on", "off"] = Field(
         "auto", description="API keys required: auto = on unless the server binds to a loopback address")
-    api_keys: list[str] = Field(default_factory=list, description="accepted `Authorization: Bearer` keys")
+    api_keys: list[str | ApiKeySettings] = Field(
+        default_factory=list, description="accepted `Authorization: Bearer` keys: a string (every base) or "
+                                          "{key, read: [bases] | \"*\", write: [bases] | \"*\"}")
     rate_limit_per_minute: int | None = Field(
         120, ge=1, description="requests per minute per API key when auth is on")
     auth_failures_per_minute: int | None = Field(
         10, ge=1, description="failed keys or UI logins per client address a minute before 429 (auth on)")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS ([] = none)")
+
+    def plain_keys(self) -> list[str]:
+        """The key strings of `api_keys`, scoped or not (what the key check compares against)."""
+        return [k if isinstance(k, str) else k.key for k in self.api_keys]
 
     def auth_enabled(self, host: str | None = None) -> bool:
         """Whether keys are required when serving on `host` (loopback needs none unless auth is on)."""
@@ -137,6 +151,21 @@ class SharedStateSettings(BaseModel):
     prefix: str = Field("rag", min_length=1, description="redis: key prefix (several services can share one)")
 
 
+class KbSettings(BaseModel):
+    """What one knowledge base may set on top of the global settings (`kbs: {name: {...}}`), deep-merged: a
+    section names only the keys it changes. The embedder stays global (every base shares one vector space)."""
+
+    chunking: ChunkingSettings | None = None
+    ingest: IngestSettings | None = None
+    retrieval: RetrievalSettings | None = None
+    answer: AnswerSettings | None = None
+    llm: LLMSettings | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """Only the keys the file named (a section's other fields keep the global values)."""
+        return self.model_dump(exclude_unset=True)
+
+
 class Settings(BaseSettings):
     """Everything configurable, validated once in the app factory or CLI."""
 
@@ -153,6 +182,16 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     shared_state: SharedStateSettings = Field(default_factory=SharedStateSettings)
+    kbs: dict[str, KbSettings] = Field(default_factory=dict, description="per knowledge base overrides")
+
+    def for_kb(self, name: str) -> Settings:
+        """These settings with base `name`'s overrides deep-merged on top (itself when it has none)."""
+        from rag.settings_sources import deep_merge
+
+        extra = self.kbs.get(name)
+        if extra is None or not extra.overrides():
+            return self
+        return type(self).model_validate(deep_merge(self.model_dump(), extra.overrides()))
 
     @classmethod
     def settings_customise_sources(

@@ -74,6 +74,15 @@ def _section_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     return None, False
 
 
+def _keyed_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a `dict[str, Model]` field, else None."""
+    if typing.get_origin(annotation) is dict:
+        args = typing.get_args(annotation)
+        if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
+            return args[1]
+    return None
+
+
 def unknown_keys(model: type[BaseModel], data: Any, prefix: str = "") -> list[str]:
     """Dotted names of keys in `data` that `model` has no field for, at any depth."""
     if not isinstance(data, Mapping):
@@ -85,6 +94,11 @@ def unknown_keys(model: type[BaseModel], data: Any, prefix: str = "") -> list[st
             out.append(f"{prefix}{key}")
             continue
         sub, many = _section_model(field.annotation)
+        keyed = _keyed_model(field.annotation)
+        if keyed is not None and isinstance(value, Mapping):  # `kbs: {name: {...}}`: each value is a section
+            for name, item in value.items():
+                out += unknown_keys(keyed, item, f"{prefix}{key}.{name}.")
+            continue
         if sub is None:
             continue
         if many and isinstance(value, list):
@@ -168,6 +182,13 @@ def origin_of(dotted: str, env: dict[tuple[str, ...], str], user: Mapping[str, A
     return "override"
 
 
+def _masked_entry(value: Any) -> Any:
+    """A secret list entry masked: a scoped key keeps its scope, never its key."""
+    if isinstance(value, Mapping) and "key" in value:
+        return {**value, "key": MASK}
+    return MASK
+
+
 def masked(dump: dict[str, Any]) -> dict[str, Any]:
     """The settings as JSON-able data with secrets replaced by a mask."""
     out = dict(dump)
@@ -175,7 +196,8 @@ def masked(dump: dict[str, Any]) -> dict[str, Any]:
         section, _, key = dotted.partition(".")
         if isinstance(out.get(section), dict) and key in out[section]:
             value = out[section][key]
-            out[section] = {**out[section], key: [MASK for _ in value] if isinstance(value, list) else MASK}
+            out[section] = {**out[section], key: [_masked_entry(v) for v in value] if isinstance(value, list)
+                            else MASK}
     state = out.get("shared_state")
     if isinstance(state, dict) and "@" in str(state.get("url", "")):
         scheme, sep, rest = str(state["url"]).partition("://")

@@ -1,4 +1,4 @@
-"""POST /ask and POST /ask/stream (server-sent events)."""
+"""POST /ask and POST /ask/stream (server-sent events), within one knowledge base or several."""
 
 from __future__ import annotations
 
@@ -7,17 +7,26 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse
 
-from rag.api.deps import bearer, services
+from rag.api.deps import base, bearer, knowledge_bases
 from rag.api.schemas import ERRORS, AskRequest, AskResponse, StreamEventOut
 
 router = APIRouter(tags=["ask"], dependencies=[Depends(bearer)])
+
+
+def _bases(body: AskRequest, request: Request) -> list[str]:
+    """The bases the question names, each checked against the key's scope (403) and opened (404)."""
+    names = body.bases()
+    for name in names:
+        base(request, name)
+    return names
 
 
 @router.post("/ask", response_model=AskResponse, response_model_exclude_unset=True, responses=ERRORS,
              summary="Answer a question with citations, model and cost")
 def ask(body: AskRequest, request: Request) -> dict:
     filters = body.filters.to_filters() if body.filters else None
-    return services(request).ask(body.question, body.top_k, filters, body.history_dicts()).to_dict()
+    names = _bases(body, request)
+    return knowledge_bases(request).ask(names, body.question, body.top_k, filters, body.history_dicts()).to_dict()
 
 
 @router.post("/ask/stream", response_class=EventSourceResponse, response_model_exclude_unset=True,
@@ -27,5 +36,6 @@ def ask(body: AskRequest, request: Request) -> dict:
                          "(the authoritative answer with citations, model, cost, latency).")
 def ask_stream(body: AskRequest, request: Request) -> Iterator[StreamEventOut]:
     filters = body.filters.to_filters() if body.filters else None
-    for event in services(request).stream(body.question, body.top_k, filters, body.history_dicts()):
+    names = _bases(body, request)
+    for event in knowledge_bases(request).stream(names, body.question, body.top_k, filters, body.history_dicts()):
         yield event.to_dict()

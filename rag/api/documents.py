@@ -1,4 +1,9 @@
-"""/documents: upload (multipart), list (paged), show, delete, and the index consistency check."""
+"""/documents: upload (multipart), list (paged), show, delete, and the index consistency check.
+
+Each route is served twice from the same function: at `/documents...` for the `default` base (as before
+knowledge bases) and at `/kbs/{kb}/documents...` for any base; the caller's key must be allowed to read the base
+(list, show, check) or write it (upload, delete, repair), else 403.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Upl
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from rag.api.deps import bearer, services
+from rag.api.deps import base, bearer
 from rag.api.schemas import (
     ERRORS,
     Deleted,
@@ -20,9 +25,22 @@ from rag.api.schemas import (
     UploadReport,
 )
 from rag.services.ingest import UPLOAD_ORIGIN, IngestReport
+from rag.services.knowledge_bases import DEFAULT_KB
 from rag.sources import without_server_path
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(bearer)])
+PREFIXES = ("/documents", "/kbs/{kb}/documents")
+
+
+def route(method: str, path: str, **kwargs):
+    """Register the endpoint under both prefixes (`kb` is a path parameter under /kbs, else `default`)."""
+
+    def register(func):
+        for prefix in PREFIXES:
+            router.add_api_route(prefix + path, func, methods=[method], **kwargs)
+        return func
+
+    return register
 
 
 MAX_NAME = 200
@@ -68,57 +86,58 @@ def public_doc(doc: dict) -> dict:
     return out
 
 
-@router.get("/documents", response_model=DocumentsPage, responses=ERRORS,
-            summary="List indexed documents, a page at a time")
+@route("GET", "", response_model=DocumentsPage, responses=ERRORS,
+       summary="List indexed documents, a page at a time")
 def list_documents(request: Request, offset: int = Query(0, ge=0),
-                   limit: int = Query(50, ge=1, le=1000)) -> dict:
-    page = services(request).list_documents(offset, limit)
+                   limit: int = Query(50, ge=1, le=1000), kb: str = DEFAULT_KB) -> dict:
+    page = base(request, kb).list_documents(offset, limit)
     page["documents"] = [public_doc(d) for d in page["documents"]]
     return {**page, "limit": limit, "count": len(page["documents"])}
 
 
-@router.get("/documents/check", response_model=IndexCheck, responses=ERRORS,
-            summary="Do the vector store, keyword index and registry agree?")
-def check_documents(request: Request) -> dict:
-    return services(request).check_index()
+@route("GET", "/check", response_model=IndexCheck, responses=ERRORS,
+       summary="Do the vector store, keyword index and registry agree?")
+def check_documents(request: Request, kb: str = DEFAULT_KB) -> dict:
+    return base(request, kb).check_index()
 
 
-@router.post("/documents/repair", response_model=RepairReport, responses=ERRORS,
-             summary="Mend what /documents/check finds, then check again")
-def repair_documents(request: Request) -> dict:
-    return services(request).repair_index()
+@route("POST", "/repair", response_model=RepairReport, responses=ERRORS,
+       summary="Mend what /documents/check finds, then check again")
+def repair_documents(request: Request, kb: str = DEFAULT_KB) -> dict:
+    return base(request, kb, write=True).repair_index()
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorResponse}, **ERRORS},
-            summary="One document: its record and its chunks")
-def get_document(doc_id: str, request: Request) -> dict:
-    doc = services(request).get_document(doc_id)
+@route("GET", "/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorResponse}, **ERRORS},
+       summary="One document: its record and its chunks")
+def get_document(doc_id: str, request: Request, kb: str = DEFAULT_KB) -> dict:
+    doc = base(request, kb).get_document(doc_id)
     if doc is None:
         raise HTTPException(404, f"no document with id {doc_id!r}")
     return public_doc(doc)
 
 
-@router.delete("/documents/{doc_id}", response_model=Deleted, responses={404: {"model": ErrorResponse}, **ERRORS},
-               summary="Remove a document and its chunks from both indexes")
-def delete_document(doc_id: str, request: Request) -> dict:
-    if not services(request).delete_document(doc_id):
+@route("DELETE", "/{doc_id}", response_model=Deleted, responses={404: {"model": ErrorResponse}, **ERRORS},
+       summary="Remove a document and its chunks from both indexes")
+def delete_document(doc_id: str, request: Request, kb: str = DEFAULT_KB) -> dict:
+    if not base(request, kb, write=True).delete_document(doc_id):
         raise HTTPException(404, f"no document with id {doc_id!r}")
     return {"deleted": doc_id}
 
 
-@router.post("/documents", summary="Upload files (field `files`): txt, md, html, pdf, docx, xlsx, csv, pptx, "
+@route("POST", "", summary="Upload files (field `files`): txt, md, html, pdf, docx, xlsx, csv, pptx, "
                                     "epub, eml, images (OCR), news records",
-             response_model=UploadReport, responses={400: {"model": UploadReport}, 413: {"model": UploadReport},
-                                                     **ERRORS},
-             description="Each file is ingested on its own; the answer lists the new and already-indexed "
-                         "document ids and one status per file. A file named like an indexed document with "
-                         "other content is kept beside it (`report (2).txt`, see `stored_as`) unless the form "
-                         "field `replace` is true, which replaces the document of that name (`replaced`). "
-                         "200 when at least one file was indexed or was already there; 413 when every file "
-                         "was over the size limit; 400 otherwise. `skipped` lists files of an unsupported type "
-                         "(with why) and `skipped_count` counts them.")
-async def upload_documents(files: list[UploadFile], request: Request, replace: bool = Form(False)) -> JSONResponse:
-    svc = services(request)
+       response_model=UploadReport, responses={400: {"model": UploadReport}, 413: {"model": UploadReport},
+                                               **ERRORS},
+       description="Each file is ingested on its own; the answer lists the new and already-indexed "
+                   "document ids and one status per file. A file named like an indexed document with "
+                   "other content is kept beside it (`report (2).txt`, see `stored_as`) unless the form "
+                   "field `replace` is true, which replaces the document of that name (`replaced`). "
+                   "200 when at least one file was indexed or was already there; 413 when every file "
+                   "was over the size limit; 400 otherwise. `skipped` lists files of an unsupported type "
+                   "(with why) and `skipped_count` counts them.")
+async def upload_documents(files: list[UploadFile], request: Request, replace: bool = Form(False),
+                           kb: str = DEFAULT_KB) -> JSONResponse:
+    svc = await run_in_threadpool(base, request, kb, True)  # may open the base: off the event loop
     limit = int(svc.settings.server.max_upload_mb * 1024 * 1024)
     report = IngestReport()
     statuses: list[dict] = []

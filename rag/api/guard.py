@@ -91,6 +91,8 @@ class GuardMiddleware:
                 await _reply(send, 401, f"{reason}: send `Authorization: Bearer <key>` (server.api_keys)",
                              {"WWW-Authenticate": "Bearer"})
                 return
+            # Routes read it (request.state.key_fingerprint) for the key's knowledge-base scope (rag/api/scopes.py).
+            scope.setdefault("state", {})["key_fingerprint"] = fingerprint
             wait = self.limiter.retry_after(fingerprint)
             if wait is not None:
                 seconds = max(1, math.ceil(wait))

@@ -1,8 +1,10 @@
 """OpenAI-compatible /v1/models and /v1/chat/completions, so any OpenAI client or chat app can ask.
 
 The last user message is the question and the earlier turns are its history (a follow-up is rewritten into
-a standalone question). The reply text carries `[n]` markers; the response adds `citations` (and `cost`,
-CNY) beside the standard fields. Streaming sends `chat.completion.chunk` events and `data: [DONE]`.
+a standalone question). The model names the knowledge base: `rag` is the default base, `rag/<kb>` or
+`rag:<kb>` another (each readable base is listed by /v1/models). The reply text carries `[n]` markers; the
+response adds `citations` (and `cost`, CNY) beside the standard fields. Streaming sends `chat.completion.chunk`
+events and `data: [DONE]`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.api.deps import bearer, services
+from rag.api.deps import base, bearer, key_scope, knowledge_bases
 from rag.api.schemas import ChatCompletionRequest, ChatCompletionResponse, ModelList
 from rag.components.llm.tokens import estimate_tokens
+from rag.services.knowledge_bases import DEFAULT_KB
 from rag.types import DoneEvent, ResetEvent, TokenEvent
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(bearer)])
@@ -48,10 +51,24 @@ def _extras(answer: dict[str, Any]) -> dict[str, Any]:
             **{k: answer[k] for k in keep[1:] if k in answer}}
 
 
-@router.get("/models", response_model=ModelList, summary="The models this endpoint answers as")
-def list_models() -> dict:
-    return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag-cn",
-                                        "description": d} for m, d in MODELS.items()]}
+def model_kb(model: str) -> str | None:
+    """The knowledge base a model name asks: `rag` the default, `rag/<kb>` or `rag:<kb>` base kb; else None."""
+    if model in MODELS:
+        return DEFAULT_KB
+    for prefix in ("rag/", "rag:"):
+        if model.startswith(prefix) and len(model) > len(prefix):
+            return model[len(prefix):]
+    return None
+
+
+@router.get("/models", response_model=ModelList, summary="The models this endpoint answers as: `rag` (the "
+            "default knowledge base) and `rag/<kb>` for each base the key may read")
+def list_models(request: Request) -> dict:
+    scope = key_scope(request)
+    cards = [{"id": m, "description": d} for m, d in MODELS.items() if scope.can_read(DEFAULT_KB)]
+    cards += [{"id": f"rag/{kb}", "description": f"answers within the knowledge base {kb!r}"}
+              for kb in knowledge_bases(request).names() if kb != DEFAULT_KB and scope.can_read(kb)]
+    return {"object": "list", "data": [{**c, "object": "model", "created": 0, "owned_by": "rag-cn"} for c in cards]}
 
 
 @router.post("/chat/completions", response_model=ChatCompletionResponse, response_model_exclude_unset=True,
@@ -59,10 +76,11 @@ def list_models() -> dict:
              description="With `stream: true` the answer comes as `chat.completion.chunk` server-sent events "
                          "ending in `data: [DONE]`; the last chunk carries `usage`, `citations` and `cost`.")
 def chat_completions(body: ChatCompletionRequest, request: Request):
-    if body.model not in MODELS:
-        return _error(404, f"model {body.model!r} does not exist; available: {', '.join(MODELS)}",
+    kb = model_kb(body.model)
+    if kb is None:
+        return _error(404, f"model {body.model!r} does not exist; available: rag, rag/<knowledge base>",
                       "model_not_found")
-    svc = services(request)
+    svc = base(request, kb)  # 403 outside the key's scope, 404 for an unknown base
     turns = [m for m in body.messages if m.role != "system"]
     question = turns[-1].content.strip()
     history = [m.model_dump() for m in turns[:-1]]

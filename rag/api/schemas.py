@@ -56,6 +56,9 @@ class AskRequest(BaseModel):
     filters: FiltersModel | None = Field(None, description="metadata restrictions")
     history: list[Message] = Field(default_factory=list, max_length=50,
                                    description="earlier turns; a follow-up is rewritten into a standalone question")
+    kb: str | None = Field(None, max_length=64, description="the knowledge base to ask (default: `default`)")
+    kbs: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        None, min_length=1, max_length=20, description="several knowledge bases to ask together (instead of `kb`)")
 
     @field_validator("question")
     @classmethod
@@ -66,6 +69,11 @@ class AskRequest(BaseModel):
 
     def history_dicts(self) -> list[dict[str, str]]:
         return [m.model_dump() for m in self.history]
+
+    def bases(self) -> list[str]:
+        """The knowledge bases named: `kbs`, else `kb`, else the default base (each once)."""
+        names = list(self.kbs or []) + ([self.kb] if self.kb else [])
+        return list(dict.fromkeys(names)) or ["default"]
 
 
 class AttemptModel(BaseModel):
@@ -351,8 +359,41 @@ class ChatCompletionResponse(BaseModel):
     fallback_reason: str | None = None
 
 
+class KbOut(BaseModel):
+    """One knowledge base: its name and size."""
+
+    name: str
+    documents: int
+    chunks: int
+
+
+class KbList(BaseModel):
+    """The knowledge bases this key may read, `default` first."""
+
+    kbs: list[KbOut]
+
+
+class KbCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "新能源研报"}]})
+
+    name: str = Field(..., min_length=1, max_length=64,
+                      description="1-64 letters (any script), digits, '_', '-' or '.', starting with a letter or digit")
+
+
+class KbRename(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "半导体研报"}]})
+
+    name: str = Field(..., min_length=1, max_length=64, description="the new name")
+
+
+class KbDeleted(BaseModel):
+    deleted: str
+
+
 #: the known errors every route may answer (rag/errors.py), for the OpenAPI page
 ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorResponse, "description": "the API key may not use this knowledge base (kb_forbidden)"},
+    404: {"model": ErrorResponse, "description": "no such knowledge base (kb_not_found)"},
     409: {"model": ErrorResponse, "description": "embedder mismatch (the index holds other vectors)"},
     503: {"model": ErrorResponse, "description": "the vector store (Chroma server) does not answer"},
 }

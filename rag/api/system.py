@@ -37,7 +37,7 @@ def health(request: Request) -> dict:
     if not request.app.state.auth:
         return _redacted(full)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    keys = list(services(request).settings.server.api_keys)
+    keys = services(request).settings.server.plain_keys()
     if scheme.lower() == "bearer" and key_matches(token.strip(), keys) is not None:
         return full
     if token:  # a wrong key counts as a failed try (rag/api/throttle.py), as on every other route

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 
@@ -112,16 +112,38 @@ def _set_tokens(headers: list[tuple[bytes, bytes]]) -> list[str]:
     return out
 
 
+class UiSessions:
+    """Gradio session token -> the fingerprint of the key it logged in with (the newest MAX_SESSIONS kept).
+
+    Shared by the middleware (which fills it at login) and the app (whose UI asks which key a session used,
+    for its knowledge-base scope: `fingerprint_of(request.cookies.values())`)."""
+
+    def __init__(self) -> None:
+        self._sessions: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, session: str, fingerprint: str) -> None:
+        with self._lock:
+            self._sessions[session] = fingerprint
+            self._sessions.move_to_end(session)
+            while len(self._sessions) > MAX_SESSIONS:
+                self._sessions.popitem(last=False)
+
+    def fingerprint_of(self, tokens: Iterable[str]) -> str | None:
+        with self._lock:
+            return next((self._sessions[t] for t in tokens if t in self._sessions), None)
+
+
 class ThrottleMiddleware:
     """429 for addresses that keep failing credentials, and for UI sessions over their key's rate."""
 
-    def __init__(self, app: Callable, *, auth: bool, failures: FailureThrottle, limiter: RateLimiter) -> None:
+    def __init__(self, app: Callable, *, auth: bool, failures: FailureThrottle, limiter: RateLimiter,
+                 sessions: UiSessions | None = None) -> None:
         self.app = app
         self.auth = auth
         self.failures = failures
         self.limiter = limiter
-        self._sessions: OrderedDict[str, str] = OrderedDict()  # Gradio session token -> key fingerprint
-        self._lock = threading.Lock()
+        self.sessions = sessions if sessions is not None else UiSessions()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or not self.auth or scope.get("method") == "OPTIONS":
@@ -173,12 +195,7 @@ class ThrottleMiddleware:
             self.failures.failed(client)
 
     def _remember(self, session: str, fingerprint: str) -> None:
-        with self._lock:
-            self._sessions[session] = fingerprint
-            self._sessions.move_to_end(session)
-            while len(self._sessions) > MAX_SESSIONS:
-                self._sessions.popitem(last=False)
+        self.sessions.remember(session, fingerprint)
 
     def _fingerprint(self, headers: list[tuple[bytes, bytes]]) -> str | None:
-        with self._lock:
-            return next((self._sessions[t] for t in _session_tokens(headers) if t in self._sessions), None)
+        return self.sessions.fingerprint_of(_session_tokens(headers))

@@ -165,6 +165,13 @@ class ChromaVectorStore:
             raise VectorStoreEmpty(f"{where} holds no collection {name!r}: nothing is indexed there",
                                    hint="ingest documents first, or check vector_store.collection") from None
 
+    def close(self) -> None:
+        """Let go of the client (its files and connections once no other client in this process shares them),
+        so a knowledge base's directory can be renamed or removed and a new one opened at the same path."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
     def drop(self) -> None:
         """Delete this whole collection (only for throw-away collections, such as an evaluation's)."""
         self._client.delete_collection(self.collection)
