@@ -66,18 +66,27 @@ def eval_embedder(settings: Settings, cache: bool | str | Path = True) -> Embedd
 
 @contextmanager
 def eval_index(settings: Settings, data: EvalSet, cache: bool | str | Path = True, progress: bool = False,
-               work_dir: Path | None = None) -> Iterator[EvalIndex]:
+               work_dir: Path | None = None, kb: str | None = None) -> Iterator[EvalIndex]:
     """Index `data.corpus` in a throw-away index; with an empty corpus, read the user's own index.
 
     Everything is opened through `Services`, so the configured vector store is the one evaluated. On a
     shared Chroma server (`vector_store.backend: http`) a corpus goes into a throw-away collection that is
     dropped afterwards, and the user's own index is read without a change: opened read-only and mirrored
     into a temporary data directory, so neither the server's data nor the local registry is touched.
+    `kb` names a knowledge base: with an empty corpus its own index is read (read-only, with its settings).
     """
     embedder = eval_embedder(settings, cache)
     shared = settings.vector_store.backend == "http"
     try:
         with tempfile.TemporaryDirectory(prefix="rag-eval-", dir=work_dir) as tmp:
+            if kb is not None and not data.corpus and not data.files:
+                from rag.services.knowledge_bases import KnowledgeBases
+
+                with KnowledgeBases(settings, embedder=embedder, read_only=True) as kbs:
+                    svc = kbs.get(kb)  # KbNotFound names the known bases
+                    _resolve_sources(svc.library, data.questions)
+                    yield EvalIndex(svc.library, svc.settings, data, 0.0)
+                return
             if not data.corpus and not data.files:
                 # Embedded: the user's data dir, under its lock (DataDirBusy names the owner), without repairs.
                 s = settings.model_copy(update={"data_dir": Path(tmp)}, deep=True) if shared else settings
@@ -178,10 +187,13 @@ def _warm_queries(index: EvalIndex) -> None:
 
 def run_retrieval_eval(settings: Settings, dataset: str | EvalSet, limit: int | None = None, progress: bool = False,
                        work_dir: Path | None = None, ablations: bool = False,
-                       cache: bool | str | Path = True) -> dict:
-    """hit@1/5/10, recall@k, MRR@10 and nDCG@10 of the configured retrieval (and of each retriever alone)."""
+                       cache: bool | str | Path = True, kb: str | None = None) -> dict:
+    """hit@1/5/10, recall@k, MRR@10 and nDCG@10 of the configured retrieval (and of each retriever alone).
+
+    `kb`: within that knowledge base (its own index for a questions-only dataset; its settings either way)."""
     data = dataset if isinstance(dataset, EvalSet) else load(dataset, limit)
-    with eval_index(settings, data, cache=cache, progress=progress, work_dir=work_dir) as index:
+    settings = settings.for_kb(kb) if kb else settings
+    with eval_index(settings, data, cache=cache, progress=progress, work_dir=work_dir, kb=kb) as index:
         _warm_queries(index)
         configs = {name: _retrieval_metrics(index, fusion, rerank, progress, name)
                    for name, fusion, rerank in configurations(index.settings, ablations)}
@@ -285,10 +297,11 @@ def _answers_on_index(index: EvalIndex, fusion: str | None, progress: bool, labe
 
 def run_answer_eval(settings: Settings, dataset: str | EvalSet = "rgb", limit: int | None = None,
                     progress: bool = False, work_dir: Path | None = None, cache: bool | str | Path = True,
-                    ablations: bool = False) -> dict:
+                    ablations: bool = False, kb: str | None = None) -> dict:
     """Extractive answers: accuracy, citations, refusals (negative-only questions when the dataset has them)."""
     data = dataset if isinstance(dataset, EvalSet) else load(dataset, limit)
-    with eval_index(settings, data, cache=cache, progress=progress, work_dir=work_dir) as index:
+    settings = settings.for_kb(kb) if kb else settings
+    with eval_index(settings, data, cache=cache, progress=progress, work_dir=work_dir, kb=kb) as index:
         _warm_queries(index)
         configs = {name: _answers_on_index(index, fusion, progress, name)
                    for name, fusion, rerank in configurations(index.settings, ablations) if not rerank}

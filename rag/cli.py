@@ -1,4 +1,4 @@
-"""`rag` command line: ingest, ask, serve, eval, docs. Thin: every command calls a service."""
+"""`rag` command line: ingest, ask, serve, eval, docs, kb. Thin: every command calls a service."""
 
 from __future__ import annotations
 
@@ -21,34 +21,43 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def _owner(settings: Settings, repair: bool = True, note: str = "sending the work there") -> Iterator[IndexServices]:
-    """In-process services, or the running server's HTTP API when a server owns the data directory."""
-    from rag.container import Services
+def _library(settings: Settings, repair: bool = True, note: str = "sending the work there") -> Iterator:
+    """Every knowledge base in-process (KnowledgeBases), or the running server's /kbs API when a server owns
+    the data directory (RemoteKnowledgeBases)."""
     from rag.lock import DataDirBusy
+    from rag.services.knowledge_bases import KnowledgeBases
 
     try:
-        services = Services(settings, repair=repair)
+        kbs = KnowledgeBases(settings, repair=repair)
     except DataDirBusy as busy:
         url = busy.owner.get("url")
         if not url:
             raise
-        from rag.client import RemoteServices
+        from rag.client import RemoteKnowledgeBases
 
         print(f"(the index is owned by the server at {url}; {note})", file=sys.stderr)
-        remote = RemoteServices(url, api_key=next(iter(settings.server.plain_keys()), None))
+        remote = RemoteKnowledgeBases(url, api_key=next(iter(settings.server.plain_keys()), None))
         try:
             yield remote
         finally:
             remote.close()
         return
     try:
-        yield services
+        yield kbs
     finally:
-        services.close()
+        kbs.close()
+
+
+@contextmanager
+def _owner(settings: Settings, repair: bool = True, note: str = "sending the work there",
+           kb: str | None = None) -> Iterator[IndexServices]:
+    """One knowledge base's services (`default` when `kb` is None), in-process or through the server."""
+    with _library(settings, repair, note) as kbs:
+        yield kbs.get(kb or "default")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    with _owner(_settings(args)) as svc:
+    with _owner(_settings(args), kb=args.kb) as svc:
         report = svc.ingest_paths(args.paths, progress=not args.json).to_dict()
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -89,8 +98,15 @@ def print_answer(ans: dict) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise SystemExit("error: the question is empty")
-    with _owner(_settings(args)) as svc:
-        ans = svc.ask(args.question, args.top_k).to_dict()
+    bases = list(dict.fromkeys(args.kb or ["default"]))
+    with _library(_settings(args)) as kbs:
+        if len(bases) > 1 and hasattr(kbs, "ask"):  # several bases at once: in-process only
+            ans = kbs.ask(bases, args.question, args.top_k).to_dict()
+        elif len(bases) > 1:
+            raise SystemExit("error: asking several bases at once needs the index in-process (stop the server, "
+                             "or ask it: POST /ask with \"kbs\")")
+        else:
+            ans = kbs.get(bases[0]).ask(args.question, args.top_k).to_dict()
     if args.json:
         print(json.dumps(ans, ensure_ascii=False, indent=2))
     else:
@@ -102,14 +118,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rag.app import check_auth_settings, create_app
-    from rag.container import Services
     from rag.lock import write_owner
+    from rag.services.knowledge_bases import KnowledgeBases
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     check_auth_settings(settings, host)  # AuthWithoutKeys, a RagError: one line from main()
-    services = Services(settings)  # DataDirBusy and the other RagErrors likewise
+    kbs = KnowledgeBases(settings)  # DataDirBusy and the other RagErrors likewise
+    services = kbs.get()
     if args.ingest:
         report = services.ingest_paths(args.ingest, progress=True).to_dict()
         print(f"ingested {len(report['added'])} new document(s), {report['unchanged']} unchanged, "
@@ -117,7 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import threading
 
     threading.Thread(target=services.warm, name="warm-up", daemon=True).start()
-    app = create_app(settings, services=services, ui=not args.no_ui, host=host)
+    app = create_app(settings, ui=not args.no_ui, host=host, knowledge_bases=kbs)
     write_owner(services.data_dir, {"pid": os.getpid(), "url": f"http://{host}:{port}"})
     print(f"serving on http://{host}:{port}  (API docs /docs, chat /ui)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level=args.log_level)
@@ -170,7 +187,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             dataset = load(args.dataset, args.limit)
             dataset.files = [Path(p) for p in args.corpus]
         result = run(settings, dataset, limit=args.limit, progress=not args.json, ablations=args.ablations,
-                     cache=cache)
+                     cache=cache, kb=args.kb)
     except RagError:
         raise  # DatasetMissing, UnknownDataset, DataDirBusy...: printed by main()
     except (FileNotFoundError, ValueError) as exc:
@@ -198,26 +215,47 @@ def _eval_grounding(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check_index(settings: Settings, repair: bool) -> dict:
-    """Check (and with `repair`, mend) the index through its owner: in-process if free, else the server."""
+def _check_index(settings: Settings, repair: bool, kb: str | None = None) -> dict:
+    """Check (and with `repair`, mend) every knowledge base (or only `kb`) through its owner: in-process if
+    free, else the server. The top level sums the bases and is consistent only if each one is; `kbs` has
+    each base's own report."""
     # Opened without the repair every other open does, so the check sees what a crash left.
-    with _owner(settings, repair=False, note="checking there") as svc:
-        return svc.repair_index() if repair else svc.check_index()
+    with _library(settings, repair=False, note="checking there") as kbs:
+        names = [kb] if kb else kbs.names()
+        per = {}
+        for name in names:
+            svc = kbs.get(name)
+            per[name] = svc.repair_index() if repair else svc.check_index()
+    if len(per) == 1:
+        return {**next(iter(per.values())), "kbs": per}
+    total: dict = {}
+    for report in per.values():
+        for key, value in report.items():
+            if isinstance(value, bool):
+                total[key] = total.get(key, True) and value
+            elif isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+    return {**total, "kbs": per}
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     if args.docs_cmd == "check":
-        report = _check_index(_settings(args), args.repair)
+        report = _check_index(_settings(args), args.repair, args.kb)
         if args.json:
             print(json.dumps(report, ensure_ascii=False, indent=2))
         else:
             for key, value in report.items():
-                print(f"{key:>18}: {value}")
+                if key != "kbs":
+                    print(f"{key:>18}: {value}")
+            if len(report["kbs"]) > 1:
+                for name, one in report["kbs"].items():
+                    state = "consistent" if one["consistent"] else "INCONSISTENT"
+                    print(f"{'kb ' + name:>18}: {one['documents']} document(s), {one['chunks']} chunk(s), {state}")
         if not report["consistent"]:
             print("error: the vector store, keyword index and registry disagree; run `rag docs check --repair`",
                   file=sys.stderr)
         return 0 if report["consistent"] else 1
-    with _owner(_settings(args)) as svc:
+    with _owner(_settings(args), kb=args.kb) as svc:
         if args.docs_cmd == "list":
             docs = svc.list_documents()["documents"]
             if args.json:
@@ -232,6 +270,29 @@ def cmd_docs(args: argparse.Namespace) -> int:
         print(f"error: no document with id {args.doc_id!r}", file=sys.stderr)
         return 1
     print(f"deleted {args.doc_id}")
+    return 0
+
+
+def cmd_kb(args: argparse.Namespace) -> int:
+    """`rag kb create|list|rename|delete`: knowledge bases, each its own index (README "Knowledge bases")."""
+    with _library(_settings(args)) as kbs:
+        if args.kb_cmd == "list":
+            infos = kbs.infos()
+            if args.json:
+                print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, indent=2))
+            else:
+                for i in infos:
+                    print(f"{i.name:<24} {i.documents:>6} document(s) {i.chunks:>8} chunk(s)")
+            return 0
+        if args.kb_cmd == "create":
+            info = kbs.create(args.name)
+            print(f"created knowledge base {info.name!r}")
+        elif args.kb_cmd == "rename":
+            info = kbs.rename(args.name, args.new_name)
+            print(f"renamed {args.name!r} to {info.name!r}")
+        else:
+            kbs.delete(args.name, confirm=args.yes)
+            print(f"deleted knowledge base {args.name!r}")
     return 0
 
 
@@ -285,12 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="add files and folders (recursively) to the index")
     s.add_argument("paths", nargs="+", metavar="PATH")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--kb", default=None, metavar="NAME", help="the knowledge base to add to (default: default)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("ask", help="answer a question with citations, the model used and its cost")
     s.add_argument("question")
     s.add_argument("--top-k", type=int, default=None, help="passages to retrieve")
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
+    s.add_argument("--kb", action="append", default=None, metavar="NAME",
+                   help="the knowledge base to ask (default: default); repeat to ask several together")
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("serve", help="start the HTTP API (/ask, /docs) and the chat UI (/ui)")
@@ -313,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--ablations", action="store_true", help="also keyword, dense and RRF alone, side by side")
         r.add_argument("--no-cache", action="store_true", help="embed again instead of using the embedding cache")
         r.add_argument("--json", action="store_true", help="print one JSON object")
+        r.add_argument("--kb", default=None, metavar="NAME",
+                       help="evaluate within this knowledge base: its own index for a .jsonl of questions, "
+                            "its settings (kbs.NAME) either way")
         r.add_argument("--corpus", nargs="+", metavar="PATH", default=None,
                        help="files or folders to read into a throw-away index for a .jsonl dataset "
                             "(its `sources` name these files)")
@@ -339,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("docs", help="list, delete or check indexed documents")
+    s.add_argument("--kb", default=None, metavar="NAME",
+                   help="the knowledge base (default: default; `check` without it covers every base)")
     ds = s.add_subparsers(dest="docs_cmd", required=True, metavar="ACTION")
     d = ds.add_parser("list", help="list documents")
     d.add_argument("--json", action="store_true")
@@ -348,6 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print documents, chunks, duplicates, consistent as JSON")
     d.add_argument("--repair", action="store_true", help="mend what the check finds, then check again")
     s.set_defaults(func=cmd_docs)
+
+    s = sub.add_parser("kb", help="knowledge bases: create, list, rename, delete (each its own index)")
+    ks = s.add_subparsers(dest="kb_cmd", required=True, metavar="ACTION")
+    k = ks.add_parser("create", help="create an empty knowledge base")
+    k.add_argument("name")
+    k = ks.add_parser("list", help="list the bases with their documents and chunks")
+    k.add_argument("--json", action="store_true")
+    k = ks.add_parser("rename", help="rename a base (not `default`)")
+    k.add_argument("name")
+    k.add_argument("new_name")
+    k = ks.add_parser("delete", help="delete a base with its documents (non-empty: needs --yes)")
+    k.add_argument("name")
+    k.add_argument("--yes", action="store_true", help="confirm deleting a base that holds documents")
+    s.set_defaults(func=cmd_kb)
 
     s = sub.add_parser("bench", help="ingest and query speed beside plain llama-index and the embedding lower bound")
     s.add_argument("--docs", type=int, default=2000, help="distinct CRUD-RAG news articles to index")
