@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse
@@ -14,18 +15,22 @@ router = APIRouter(tags=["ask"], dependencies=[Depends(bearer)])
 
 
 def _bases(body: AskRequest, request: Request) -> list[str]:
-    """The bases the question names, each checked against the key's scope (403) and opened (404)."""
+    """The bases the question names, each checked against the key's scope (403) and opened (404).
+
+    A dependency, so it runs before a stream's first byte: its errors are real 403/404 responses."""
     names = body.bases()
     for name in names:
         base(request, name)
     return names
 
 
+Bases = Annotated[list[str], Depends(_bases)]
+
+
 @router.post("/ask", response_model=AskResponse, response_model_exclude_unset=True, responses=ERRORS,
              summary="Answer a question with citations, model and cost")
-def ask(body: AskRequest, request: Request) -> dict:
+def ask(body: AskRequest, request: Request, names: Bases) -> dict:
     filters = body.filters.to_filters() if body.filters else None
-    names = _bases(body, request)
     return knowledge_bases(request).ask(names, body.question, body.top_k, filters, body.history_dicts()).to_dict()
 
 
@@ -34,8 +39,7 @@ def ask(body: AskRequest, request: Request) -> dict:
              description="Events: optional `rewrite` (the standalone question), `token` (text), `reset` "
                          "(discard the text so far: a provider failed or the answer escalated), `done` "
                          "(the authoritative answer with citations, model, cost, latency).")
-def ask_stream(body: AskRequest, request: Request) -> Iterator[StreamEventOut]:
+def ask_stream(body: AskRequest, request: Request, names: Bases) -> Iterator[StreamEventOut]:
     filters = body.filters.to_filters() if body.filters else None
-    names = _bases(body, request)
     for event in knowledge_bases(request).stream(names, body.question, body.top_k, filters, body.history_dicts()):
         yield event.to_dict()
