@@ -13,8 +13,10 @@ from typing import Any
 import gradio as gr
 
 from rag.components.feedback import FeedbackStore
+from rag.services.knowledge_bases import DEFAULT_KB, KbNotFound
 from ui.assets import ON_LOAD
 from ui.filters import FilterControls, to_filters
+from ui.kb import KbAccess, shown
 from ui.render import answer_message, as_text, citations_panel, details_markdown
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,12 @@ def _prior_turns(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def respond(services: Any, question: str, history: list | None, turns: list | None, industry: list[str] | None,
-            date_from: str | None, date_to: str | None, doc_ids: list[str] | None) -> Iterator[tuple]:
-    """Stream one answer into the chat: tokens as they come, then the linked answer, badge and citations."""
+            date_from: str | None, date_to: str | None, doc_ids: list[str] | None,
+            kb: str = DEFAULT_KB) -> Iterator[tuple]:
+    """Stream one answer into the chat: tokens as they come, then the linked answer, badge and citations.
+
+    `services` is the base `kb` (already checked against the login's scope); the turn remembers which base it was.
+    """
     question = (question or "").strip()
     if not question:
         raise gr.Error("请输入问题。")
@@ -44,7 +50,8 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
     turns = list(turns or [])
     prior = _prior_turns(turns)
     index = len(turns)
-    turns.append({"id": uuid.uuid4().hex, "question": question, "filters": filters.to_dict(), "answer": None})
+    turns.append({"id": uuid.uuid4().hex, "question": question, "filters": filters.to_dict(), "kb": kb,
+                  "answer": None})
     history = list(history or []) + [{"role": "user", "content": question},
                                      {"role": "assistant", "content": "检索中…"}]
     yield history, citations_panel(turns), "", "", turns
@@ -65,9 +72,11 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
                 answer = event.answer.to_dict()  # the turn's state is JSON, as the browser keeps it
     except Exception as exc:  # noqa: BLE001 - shown in the chat, not swallowed
         log.exception("answering %r failed", question)
-        history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{as_text(str(exc))}"}
+        why = (f"知识库「{shown(kb)}」已被删除或改名，请刷新页面后重新选择。" if isinstance(exc, KbNotFound)
+               else as_text(str(exc)))
+        history[-1] = {"role": "assistant", "content": f"⚠ 回答失败：{why}"}
         turns[-1]["error"] = str(exc)
-        yield history, citations_panel(turns), f"⚠ 回答失败：{as_text(str(exc))}", "", turns
+        yield history, citations_panel(turns), f"⚠ 回答失败：{why}", "", turns
         return
     if answer is None:
         history[-1] = {"role": "assistant", "content": "⚠ 回答失败：服务没有返回结果。"}
@@ -78,15 +87,20 @@ def respond(services: Any, question: str, history: list | None, turns: list | No
     yield history, citations_panel(turns), details_markdown(answer), "", turns
 
 
-def record_feedback(store: FeedbackStore, turns: list | None, history: list | None, data: gr.LikeData) -> None:
-    """Store a thumbs up/down with the question, answer and citations of the rated message."""
+def rated_turn(turns: list | None, history: list | None, data: gr.LikeData) -> dict[str, Any]:
+    """The turn whose answer a thumbs up/down is on."""
     index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
     # every turn adds a user and an assistant message; the rated one is that turn's answer
     assistants = sum(1 for m in (history or [])[: int(index) + 1] if _role(m) == "assistant")
     turns = turns or []
     if not 0 < assistants <= len(turns):
         raise gr.Error("找不到这条回答，无法记录评价。")
-    turn = turns[assistants - 1]
+    return turns[assistants - 1]
+
+
+def record_feedback(store: FeedbackStore, turns: list | None, history: list | None, data: gr.LikeData) -> None:
+    """Store a thumbs up/down with the question, answer and citations of the rated message."""
+    turn = rated_turn(turns, history, data)
     answer = turn.get("answer")
     if answer is None:
         raise gr.Error("这条回答还没有完成，无法评价。")
@@ -108,8 +122,11 @@ def _role(message: Any) -> str | None:
     return getattr(message, "role", None)
 
 
-def chat_column(services: Any, filters: FilterControls, feedback: FeedbackStore) -> None:
-    """Render the chat and citation columns (inside the current Row) and wire their events."""
+def chat_column(access: KbAccess, filters: FilterControls) -> None:
+    """Render the chat and citation columns (inside the current Row) and wire their events.
+
+    Every event checks the login's scope for the base it names (ui/kb.py), whatever the picker offered.
+    """
     turns = gr.State([])
     with gr.Column(scale=5):
         # No LaTeX: a `$...$` in a document would otherwise be typeset (answers are escaped text, see as_text).
@@ -127,12 +144,18 @@ def chat_column(services: Any, filters: FilterControls, feedback: FeedbackStore)
         citations = gr.HTML(citations_panel([]), label="引用", elem_id="citations", js_on_load=ON_LOAD)
 
     # Parameter names and defaults are what gradio_client shows for the `ask` endpoint.
+    # `kb` None (a client that names no base) is the default base.
     def ask(question: str, history: list, turns: list, industry: list[str] | None = None,
-            date_from: str | None = None, date_to: str | None = None, documents: list[str] | None = None):
-        yield from respond(services, question, history, turns, industry, date_from, date_to, documents)
+            date_from: str | None = None, date_to: str | None = None, documents: list[str] | None = None,
+            kb: str | None = None, request: gr.Request = None):  # type: ignore[assignment] - Gradio fills it
+        name = kb or DEFAULT_KB
+        services = access.read(request, name)
+        yield from respond(services, question, history, turns, industry, date_from, date_to, documents, name)
 
-    def _like(t, h, data: gr.LikeData):
-        record_feedback(feedback, t, h, data)
+    def _like(t, h, data: gr.LikeData, request: gr.Request):
+        # the base the rated answer came from; its feedback store, if the login may still read it
+        services = access.read(request, rated_turn(t, h, data).get("kb") or DEFAULT_KB)
+        record_feedback(services.feedback, t, h, data)
 
     inputs = [question, chatbot, turns, *filters.inputs]
     outputs = [chatbot, citations, meta, question, turns]

@@ -12,7 +12,9 @@ import gradio as gr
 from ingest.registry import supported_exts, supported_summary
 from rag.api.documents import public_doc, stored_name
 from rag.api.gradio_files import is_uploaded
+from rag.services.knowledge_bases import DEFAULT_KB
 from ui.filters import FilterControls, refresh_pickers
+from ui.kb import KbAccess, kb_picker, shown
 from ui.render import as_text
 
 PAGE_SIZE = 20
@@ -68,12 +70,15 @@ def ingest_report(name: str, report: dict[str, Any], stored_as: str | None = Non
     return head + "；".join(parts + [as_text(e) for e in errors]) if parts or errors else head + "没有可入库的内容"
 
 
-def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.components.Component]]:
-    """Render the tab (inside the current Tab) and wire upload, paging and delete.
+def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dropdown, list[gr.components.Component]]:
+    """Render the tab (inside the current Tab) and wire upload, paging and delete, each in the picked base.
 
-    Returns the listing's refresh function and its outputs, for the page to run on load.
+    Returns the listing's refresh function `show(kb, page, request)`, the tab's base picker and the listing's
+    outputs, for the page to run on load and when the base changes. Uploads and deletes need write access to
+    the base (ui/kb.py), checked on every call.
     """
     page = gr.State(1)
+    kb = kb_picker("docs-kb", "上传、列出和删除都在所选知识库中进行")
     gr.Markdown(f"#### 上传文档\n支持 {supported_summary()}（文本编码自动识别：UTF-8 / GBK / Big5 / UTF-16 等），"
                 "可一次选择多个文件。")
     files = gr.File(label="选择文件", file_count="multiple", file_types=FILE_TYPES, type="filepath",
@@ -83,24 +88,27 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
     upload = gr.Button("上传并入库", variant="primary", elem_id="upload")
     status = gr.Markdown(elem_id="upload-status")
     gr.Markdown("#### 已入库的文档")
-    rows, choices, _, caption = document_page(services, 1)
-    table = gr.Dataframe(rows, headers=HEADERS, interactive=False, wrap=True, elem_id="documents-table")
+    # Empty until the page loads: the listing is of the base the login picks, never one it may not read.
+    table = gr.Dataframe([], headers=HEADERS, interactive=False, wrap=True, elem_id="documents-table")
     with gr.Row():
         prev = gr.Button("上一页", size="sm")
-        info = gr.Markdown(caption)
+        info = gr.Markdown("", elem_id="documents-caption")
         nxt = gr.Button("下一页", size="sm")
         refresh = gr.Button("刷新", size="sm")
     with gr.Row():
-        target = gr.Dropdown(choices, value=None, label="选择要删除的文档（本页）", allow_custom_value=True,
+        target = gr.Dropdown([], value=None, label="选择要删除的文档（本页）", allow_custom_value=True,
                              elem_id="delete-target", scale=4)
         delete = gr.Button("删除", variant="stop", elem_id="delete", scale=1)
 
-    def show(p: int):
-        rows, choices, p, caption = document_page(services, p)
-        return rows, gr.update(choices=choices, value=None), p, caption
+    def show(name: str | None, p: int, request: gr.Request):
+        if name is None and not access.readable(request):
+            return [], gr.update(choices=[], value=None), 1, "当前登录的密钥没有可访问的知识库。"
+        rows, choices, p, caption = document_page(access.read(request, name), p)
+        return rows, gr.update(choices=choices, value=None), p, f"知识库「{shown(name or DEFAULT_KB)}」· {caption}"
 
-    def ingest(paths: list[str] | None, replace_same: bool, p: int,
+    def ingest(paths: list[str] | None, replace_same: bool, name: str | None, p: int, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
+        services = access.write(request, name)  # before anything is read: a refused base reads no file
         if not paths:
             raise gr.Error("请先选择要上传的文件。")
         if not all(is_uploaded(path) for path in paths):  # the middleware refuses these first; never read them
@@ -108,28 +116,38 @@ def documents_tab(services: Any, filters: FilterControls) -> tuple[Any, list[gr.
         limit_mb = services.settings.server.max_upload_mb  # the same limit POST /documents applies
         lines = []
         for path in progress.tqdm(paths, desc="入库中", unit="个文件"):
-            name, size = stored_name(Path(path).name), Path(path).stat().st_size
+            fname, size = stored_name(Path(path).name), Path(path).stat().st_size
             if size > limit_mb * 2**20:
-                lines.append(f"- 【失败】**{as_text(name)}**：文件 {size / 2**20:.2f} MB，"
+                lines.append(f"- 【失败】**{as_text(fname)}**：文件 {size / 2**20:.2f} MB，"
                              f"超过上传上限 {limit_mb:g} MB（server.max_upload_mb）")
                 continue
-            report = services.ingest_bytes(Path(path).read_bytes(), name, replace=bool(replace_same))
-            lines.append(ingest_report(name, report.to_dict(), report.stored_as))
-        return ("\n".join(lines), None, *show(p))
+            report = services.ingest_bytes(Path(path).read_bytes(), fname, replace=bool(replace_same))
+            lines.append(ingest_report(fname, report.to_dict(), report.stored_as))
+        return ("\n".join(lines), None, *show(name, p, request))
 
-    def remove(doc_id: str | None, p: int):
+    def remove(doc_id: str | None, name: str | None, p: int, request: gr.Request):
+        services = access.write(request, name)
         if not doc_id:
             raise gr.Error("请先选择要删除的文档。")
         if not services.delete_document(doc_id):
-            raise gr.Error(f"文档 {doc_id} 不存在（可能已被删除）。")
-        return (f"已删除文档 `{html.escape(doc_id)}`。", *show(p))
+            raise gr.Error(f"文档 {shown(doc_id)} 不存在（可能已被删除）。")
+        return (f"已删除文档 `{html.escape(doc_id)}`。", *show(name, p, request))
+
+    def pickers(name: str | None, request: gr.Request):
+        return refresh_pickers(access.read(request, name))
 
     listing = [table, target, page, info]
-    upload.click(ingest, [files, replace, page], [status, files, *listing], api_name=False).then(
-        lambda: refresh_pickers(services), None, filters.pickers, api_name=False)
-    delete.click(remove, [target, page], [status, *listing], api_name=False).then(
-        lambda: refresh_pickers(services), None, filters.pickers, api_name=False)
-    prev.click(lambda p: show(p - 1), page, listing, api_name=False)
-    nxt.click(lambda p: show(p + 1), page, listing, api_name=False)
-    refresh.click(show, page, listing, api_name=False)
-    return (lambda: show(1)), listing
+    upload.click(ingest, [files, replace, kb, page], [status, files, *listing], api_name=False).success(
+        pickers, kb, filters.pickers, api_name=False)
+    delete.click(remove, [target, kb, page], [status, *listing], api_name=False).success(
+        pickers, kb, filters.pickers, api_name=False)
+    def earlier(name: str | None, p: int, request: gr.Request):
+        return show(name, p - 1, request)
+
+    def later(name: str | None, p: int, request: gr.Request):
+        return show(name, p + 1, request)
+
+    prev.click(earlier, [kb, page], listing, api_name=False)
+    nxt.click(later, [kb, page], listing, api_name=False)
+    refresh.click(show, [kb, page], listing, api_name=False)
+    return show, kb, listing

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from rag.types import Filters
+from ui.kb import kb_picker
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -54,30 +55,36 @@ class FilterControls:
     date_from: gr.DateTime
     date_to: gr.DateTime
     documents: gr.Dropdown
+    kb: gr.Dropdown  # the knowledge base asked (ui/kb.py); last, so older clients' positional calls still fit
 
     @property
     def inputs(self) -> list[gr.components.Component]:
-        return [self.industry, self.date_from, self.date_to, self.documents]
+        return [self.industry, self.date_from, self.date_to, self.documents, self.kb]
 
     @property
     def pickers(self) -> list[gr.components.Component]:
         return [self.industry, self.documents]
 
 
-def refresh_pickers(services: Any) -> tuple[Any, Any]:
-    """New choices for the industry and document pickers (keeping what is selected)."""
-    industries, docs = facet_choices(services)
-    return gr.update(choices=industries), gr.update(choices=docs)
+def refresh_pickers(services: Any | None, clear: bool = False) -> tuple[Any, Any]:
+    """New choices for the industry and document pickers of a base (None: no base); `clear` drops the selection
+    (another base's documents mean nothing in this one), else what is selected is kept."""
+    industries, docs = facet_choices(services) if services is not None else ([], [])
+    extra = {"value": []} if clear else {}
+    return gr.update(choices=industries, **extra), gr.update(choices=docs, **extra)
 
 
-def filter_column(services: Any) -> FilterControls:
-    """Render the filter controls (inside the current layout) and return them."""
-    industries, docs = facet_choices(services)
-    gr.Markdown("#### 筛选\n只在符合条件的资料中检索；不选即检索全部。")
-    industry = gr.Dropdown(industries, value=[], multiselect=True, allow_custom_value=True, label="行业",
+def filter_column() -> FilterControls:
+    """Render the base picker and filter controls (inside the current layout) and return them.
+
+    Every picker starts empty and is filled when the page loads, for the base the login may read.
+    """
+    gr.Markdown("#### 筛选\n只在所选知识库中、符合条件的资料里检索；不选条件即检索整个知识库。")
+    kb = kb_picker("kb-picker", "提问只检索所选知识库")
+    industry = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True, label="行业",
                            elem_id="filter-industry")
     date_from = gr.DateTime(include_time=False, type="string", label="起始日期", elem_id="filter-date-from")
     date_to = gr.DateTime(include_time=False, type="string", label="结束日期", elem_id="filter-date-to")
-    documents = gr.Dropdown(docs, value=[], multiselect=True, allow_custom_value=True, label="文档",
+    documents = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True, label="文档",
                             elem_id="filter-documents")
-    return FilterControls(industry, date_from, date_to, documents)
+    return FilterControls(industry, date_from, date_to, documents, kb)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import gradio as gr
 
+from rag.services.knowledge_bases import DEFAULT_KB
+from ui.kb import KbAccess
 from ui.render import format_cost
 
 HEADERS = ["名称", "模型", "层级", "输入价 ¥/百万 tokens", "输出价 ¥/百万 tokens", "状态", "说明", "密钥"]
@@ -36,8 +39,8 @@ def provider_rows(services: Any) -> list[list[Any]]:
     return rows
 
 
-def summary(services: Any) -> str:
-    """Index size, embedder, ready providers and today's spend against the budget."""
+def summary(services: Any, kb: str | None = None) -> str:
+    """Index size (of base `kb` when named), embedder, ready providers and today's spend against the budget."""
     h = services.health()
     llm = h.get("llm", {})
     budget = llm.get("budget", {})
@@ -48,21 +51,27 @@ def summary(services: Any) -> str:
         spend += "，已达预算，只用免费模型"
     embedder = h.get("embedder")
     name = (embedder.get("model") or embedder.get("runtime")) if isinstance(embedder, dict) else embedder
-    return (f"索引：{h.get('documents', 0)} 篇文档，{h.get('chunks', 0)} 个片段 · 向量模型：`{name}`  \n"
+    where = f"知识库「{html.escape(kb)}」" if kb else "索引"
+    return (f"{where}：{h.get('documents', 0)} 篇文档，{h.get('chunks', 0)} 个片段 · 向量模型：`{name}`  \n"
             f"可用大模型 {llm.get('ready', 0)} 个 · {spend} · 今日调用 {budget.get('calls', 0)} 次  \n"
             "<small>没有可用的大模型时，由免费的抽取式回答器直接引用原文作答。配置密钥：设置表中的环境变量后重启服务。"
             "</small>")
 
 
-def providers_tab(services: Any) -> tuple[Any, list[gr.components.Component]]:
-    """Render the tab; returns its refresh function and outputs, for the page to run on load."""
-    info = gr.Markdown(summary(services), elem_id="providers-summary")
-    table = gr.Dataframe(provider_rows(services), headers=HEADERS, interactive=False, wrap=True,
-                         elem_id="providers-table")
+def providers_tab(access: KbAccess, kb: gr.Dropdown) -> tuple[Any, list[gr.components.Component]]:
+    """Render the tab; returns its refresh function `show(kb, request)` and outputs, for the page to run on load.
+
+    The index line is of the base picked in `kb` (checked against the login's scope like every event).
+    """
+    info = gr.Markdown("", elem_id="providers-summary")
+    table = gr.Dataframe([], headers=HEADERS, interactive=False, wrap=True, elem_id="providers-table")
     refresh = gr.Button("刷新", size="sm")
 
-    def show():
-        return summary(services), provider_rows(services)
+    def show(name: str | None, request: gr.Request):
+        if name is None and not access.readable(request):
+            return "当前登录的密钥没有可访问的知识库。", []
+        services = access.read(request, name)
+        return summary(services, name or DEFAULT_KB), provider_rows(services)
 
-    refresh.click(show, None, [info, table], api_name=False)
+    refresh.click(show, kb, [info, table], api_name=False)
     return show, [info, table]
