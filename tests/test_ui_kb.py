@@ -223,6 +223,8 @@ def test_a_key_scoped_to_one_base_sees_only_it_and_crafted_events_for_the_other_
         listed = _event(http, "docs-kb", "input", ["default"])
         assert listed["success"] is False and "无权访问知识库「default」" in json.dumps(listed, ensure_ascii=False)
         assert SEED_TITLE not in json.dumps(listed, ensure_ascii=False)
+        uploaded = _event(http, "upload", "click", [None, False, "default", 1])  # refused before any file is read
+        assert uploaded["success"] is False and "无权访问知识库「default」" in json.dumps(uploaded, ensure_ascii=False)
         deleted = _event(http, "delete", "click", [seed_id, "default", 1])
         assert deleted["success"] is False and "无权访问知识库「default」" in json.dumps(deleted, ensure_ascii=False)
         refused = _event(http, "delete", "click", [kbs.get("news").list_documents()["documents"][0]["doc_id"],
