@@ -191,17 +191,14 @@ def test_a_key_scoped_to_one_base_sees_only_it_and_crafted_events_for_the_other_
         assert "default" not in pg.locator("#citations").inner_text()
         cards = _ask(pg, SEED_QUESTION, 0)
         assert DOUBAO_TITLE in cards and SEED_TITLE not in cards
-        # Reading is not writing: its upload to `news` is refused in Chinese, and nothing is stored.
+        # Reading is not writing: upload and delete are greyed out, with the reason, and nothing can be stored.
         pg.get_by_role("tab", name="文档").click()
         _wait_text(pg, "#documents-table", EV_TITLE)
         assert SEED_TITLE not in pg.content()
-        upload = tmp_path / "储能.txt"
-        upload.write_text("标题: 储能装机翻倍\n总结: 储能装机同比翻倍。\n", encoding="utf-8")
-        pg.locator("#upload-files input[type=file]").set_input_files([str(upload)])
-        pg.locator("#upload").click()
-        pg.get_by_text("无权在其中上传或删除文档").first.wait_for()
-        _shot(pg, tmp_path, "ui-kb-upload-refused.png")
-        assert len(kbs.get("news").list_documents()["documents"]) == 2
+        _wait_text(pg, "#docs-readonly", "只能读取知识库「news」，不能在其中上传或删除文档")
+        expect(pg.locator("#upload")).to_be_disabled()
+        expect(pg.locator("#delete")).to_be_disabled()
+        _shot(pg, tmp_path, "ui-kb-read-only.png")
     finally:
         ctx.close()
 
@@ -227,6 +224,8 @@ def test_a_key_scoped_to_one_base_sees_only_it_and_crafted_events_for_the_other_
         assert uploaded["success"] is False and "无权访问知识库「default」" in json.dumps(uploaded, ensure_ascii=False)
         deleted = _event(http, "delete", "click", [seed_id, "default", 1])
         assert deleted["success"] is False and "无权访问知识库「default」" in json.dumps(deleted, ensure_ascii=False)
+        refused = _event(http, "upload", "click", [None, False, "news", 1])
+        assert refused["success"] is False and "无权在其中上传或删除文档" in json.dumps(refused, ensure_ascii=False)
         refused = _event(http, "delete", "click", [kbs.get("news").list_documents()["documents"][0]["doc_id"],
                                                    "news", 1])
         assert refused["success"] is False and "无权在其中上传或删除文档" in json.dumps(refused, ensure_ascii=False)

@@ -86,6 +86,7 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
     replace = gr.Checkbox(False, label="替换同名文档（不勾选时，同名的不同文件另存为“名称 (2)”）",
                           elem_id="upload-replace")
     upload = gr.Button("上传并入库", variant="primary", elem_id="upload")
+    readonly = gr.Markdown("", elem_id="docs-readonly")  # says why upload and delete are greyed out
     status = gr.Markdown(elem_id="upload-status")
     gr.Markdown("#### 已入库的文档")
     # Empty until the page loads: the listing is of the base the login picks, never one it may not read.
@@ -102,9 +103,18 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
 
     def show(name: str | None, p: int, request: gr.Request):
         if name is None and not access.readable(request):
-            return [], gr.update(choices=[], value=None), 1, "当前登录的密钥没有可访问的知识库。"
+            return ([], gr.update(choices=[], value=None), 1, "当前登录的密钥没有可访问的知识库。",
+                    *writing(False, ""))
         rows, choices, p, caption = document_page(access.read(request, name), p)
-        return rows, gr.update(choices=choices, value=None), p, f"知识库「{shown(name or DEFAULT_KB)}」· {caption}"
+        kb_name = shown(name or DEFAULT_KB)
+        return (rows, gr.update(choices=choices, value=None), p, f"知识库「{kb_name}」· {caption}",
+                *writing(access.writable(request, name or DEFAULT_KB), kb_name))
+
+    def writing(allowed: bool, kb_name: str) -> tuple:
+        # greyed out for a login that may only read the base; the server refuses its uploads and deletes anyway
+        note = "" if allowed or not kb_name else (f"当前登录的密钥只能读取知识库「{kb_name}」，"
+                                                  "不能在其中上传或删除文档。")
+        return gr.update(interactive=allowed), gr.update(interactive=allowed), note
 
     def ingest(paths: list[str] | None, replace_same: bool, name: str | None, p: int, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
@@ -136,7 +146,7 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
     def pickers(name: str | None, request: gr.Request):
         return refresh_pickers(access.read(request, name))
 
-    listing = [table, target, page, info]
+    listing = [table, target, page, info, upload, delete, readonly]
     upload.click(ingest, [files, replace, kb, page], [status, files, *listing], api_name=False).success(
         pickers, kb, filters.pickers, api_name=False)
     delete.click(remove, [target, kb, page], [status, *listing], api_name=False).success(

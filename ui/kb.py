@@ -65,6 +65,10 @@ class KbAccess:
         except KbForbidden:
             raise gr.Error(f"当前登录的密钥无权访问知识库「{shown(kb)}」。") from None
 
+    def writable(self, request: Any, name: object) -> bool:
+        """Whether the login may upload to and delete from the base (for greying out the controls)."""
+        return isinstance(name, str) and self.scope_of(request).can_write(unicodedata.normalize("NFC", name))
+
     def write(self, request: Any, name: object) -> Any:
         """Like `read`, and the login must also be allowed to upload to and delete from the base."""
         kb = self._name(name)
