@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from rag.api.deps import base, bearer, key_scope, knowledge_bases
 from rag.api.schemas import ERRORS, KbCreate, KbDeleted, KbList, KbOut, KbRename
@@ -28,12 +27,12 @@ def list_kbs(request: Request) -> dict:
     return {"kbs": out}
 
 
-@router.post("", response_model=KbOut, status_code=201, responses=ERRORS,
+@router.post("", response_model=KbOut, responses=ERRORS,
              summary="Create an empty knowledge base (the key needs write on its name)")
-async def create_kb(body: KbCreate, request: Request) -> JSONResponse:
+async def create_kb(body: KbCreate, request: Request) -> dict:
     key_scope(request).require_write(body.name.strip())
     info = await run_in_threadpool(knowledge_bases(request).create, body.name)
-    return JSONResponse(info.to_dict(), status_code=201)
+    return info.to_dict()
 
 
 def _rename(kb: str, body: KbRename, request: Request) -> dict:
