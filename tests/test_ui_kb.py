@@ -113,6 +113,7 @@ def test_each_base_answers_from_its_own_documents_and_the_documents_tab_follows_
         assert not any(SEED_TITLE in d for d in docs)
         cards = _ask(pg, SEED_QUESTION, 1)
         assert DOUBAO_TITLE in cards and SEED_TITLE not in cards
+        assert "第 2 问〔news〕" in cards  # each answer's cards say which base it came from
         assert "125万tokens" in pg.locator("#chat").inner_text()
         _shot(pg, tmp_path, "ui-kb-news-answer.png")
 

@@ -165,9 +165,10 @@ def citations_panel(turns: list[dict[str, Any]]) -> str:
             '<p class="cite-empty">这个回答没有引用资料。</p>'
         )
         label = html.escape(_short(turn.get("question", ""), 28))
+        base = f"〔{html.escape(_short(turn['kb'], 20))}〕" if turn.get("kb") else ""  # the base it was asked in
         parts.append(
             f'<details class="cite-turn" id="turn-{i}"{" open" if rank == 0 else ""}>'
-            f'<summary>第 {i + 1} 问：{label}（{len(cites)} 条引用）</summary>{cards}</details>'
+            f'<summary>第 {i + 1} 问{base}：{label}（{len(cites)} 条引用）</summary>{cards}</details>'
         )
     parts.append("</div>")
     return "".join(parts)
