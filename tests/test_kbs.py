@@ -281,3 +281,53 @@ def test_eval_within_a_base_uses_its_own_index(tmp_path):
     assert answers["n"] == 2
     with pytest.raises(RagError, match="no knowledge base"):
         run_retrieval_eval(settings, str(dataset), kb="nope", cache=False)
+
+
+PRE_KB_COMMIT = "893a04a"  # the last commit before knowledge bases: its code writes the data directory
+OLD_WRITER = """
+import json, sys
+from pathlib import Path
+from rag.container import Services
+from rag.settings import EmbeddingSettings, load_settings
+import importlib.util
+assert importlib.util.find_spec("rag.services.knowledge_bases") is None, "not the old code"
+data, questions, files = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3:]
+s = load_settings(Path("rag/default_settings.yaml"))
+s = s.model_copy(update={"data_dir": data, "embedding": EmbeddingSettings(backend="hash")}, deep=True)
+with Services(s) as svc:
+    svc.ingest_paths(files)
+    print(json.dumps({"docs": svc.list_documents(), "answers": [svc.ask(q).to_dict() for q in questions]},
+                     ensure_ascii=False))
+"""
+
+
+def test_a_data_dir_written_by_the_code_before_bases_opens_unchanged(tmp_path):
+    import io
+    import json
+    import subprocess
+    import sys
+    import tarfile
+
+    try:
+        tar = subprocess.run(["git", "-C", str(ROOT), "archive", PRE_KB_COMMIT, "rag", "ingest"],
+                             capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip(f"needs the git history with commit {PRE_KB_COMMIT} (the code before knowledge bases)")
+    old = tmp_path / "old-code"
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(old, filter="data")
+    data = tmp_path / "data"
+    files = _files(tmp_path / "news", NEWS) + [str(ROOT / "seeds")]
+    proc = subprocess.run([sys.executable, "-c", OLD_WRITER, str(data), json.dumps(QUESTIONS), *files], cwd=old,
+                          env={**__import__("os").environ, "PYTHONPATH": str(old)}, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before = json.loads(proc.stdout.strip().splitlines()[-1])
+    with KnowledgeBases(make_settings(data)) as kbs:
+        svc = kbs.get(DEFAULT_KB)
+        assert svc.list_documents() == before["docs"] and before["docs"]["total"] == 3
+        after = [svc.ask(q).to_dict() for q in QUESTIONS]
+        assert svc.check_index()["consistent"] and kbs.names() == [DEFAULT_KB]
+    assert [{k: v for k, v in a.items() if k != "latency_ms"} for a in after] == \
+        [{k: v for k, v in b.items() if k != "latency_ms"} for b in before["answers"]]
+    assert any(a["citations"] for a in after)
