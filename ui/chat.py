@@ -148,9 +148,9 @@ def chat_column(access: KbAccess, filters: FilterControls) -> None:
     def ask(question: str, history: list, turns: list, industry: list[str] | None = None,
             date_from: str | None = None, date_to: str | None = None, documents: list[str] | None = None,
             kb: str | None = None, request: gr.Request = None):  # type: ignore[assignment] - Gradio fills it
-        name = kb or DEFAULT_KB
-        services = access.read(request, name)
-        yield from respond(services, question, history, turns, industry, date_from, date_to, documents, name)
+        services = access.read(request, kb)
+        yield from respond(services, question, history, turns, industry, date_from, date_to, documents,
+                           services.kb)  # the base's own name (what the scope was checked for)
 
     def _like(t, h, data: gr.LikeData, request: gr.Request):
         # the base the rated answer came from; its feedback store, if the login may still read it

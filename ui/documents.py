@@ -151,6 +151,7 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
         pickers, kb, filters.pickers, api_name=False)
     delete.click(remove, [target, kb, page], [status, *listing], api_name=False).success(
         pickers, kb, filters.pickers, api_name=False)
+
     def earlier(name: str | None, p: int, request: gr.Request):
         return show(name, p - 1, request)
 

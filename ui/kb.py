@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from rag.services.knowledge_bases import DEFAULT_KB, KbForbidden, KbNotFound
+from rag.services.knowledge_bases import DEFAULT_KB, KbNotFound
 
 if TYPE_CHECKING:
     from rag.api.scopes import KeyScope
@@ -62,8 +62,6 @@ class KbAccess:
             return self.kbs.get(kb)
         except KbNotFound:
             raise gr.Error(f"知识库「{shown(kb)}」不存在（可能已被删除或改名），请刷新页面后重新选择。") from None
-        except KbForbidden:
-            raise gr.Error(f"当前登录的密钥无权访问知识库「{shown(kb)}」。") from None
 
     def writable(self, request: Any, name: object) -> bool:
         """Whether the login may upload to and delete from the base (for greying out the controls)."""
