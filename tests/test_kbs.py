@@ -184,7 +184,10 @@ def test_deleting_a_base_while_questions_run_answers_or_404s(kbs, tmp_path):
 def test_per_base_settings_deep_merge_over_the_global_ones(tmp_path):
     path = tmp_path / "settings.yaml"
     path.write_text(yaml.safe_dump({"kbs": {"small": {"chunking": {"chunk_size": 200}},
-                                            "lenient": {"answer": {"min_evidence": 0.2}, "ingest": {"ocr": "off"}}}},
+                                            "lenient": {"answer": {"min_evidence": 0.2}, "ingest": {"ocr": "off"},
+                                                        "llm": {"providers": [{"name": "team-llm", "base_url":
+                                                                "http://127.0.0.1:9/v1", "model": "m",
+                                                                "price_input": 0, "price_output": 0}]}}}},
                                    allow_unicode=True), encoding="utf-8")
     loaded = load_settings(path)
     assert loaded.for_kb("small").chunking.chunk_size == 200
@@ -201,6 +204,9 @@ def test_per_base_settings_deep_merge_over_the_global_ones(tmp_path):
         assert kbs.info("small").chunks > kbs.info(DEFAULT_KB).chunks
         assert kbs.get("lenient").settings.answer.min_evidence == 0.2
         assert kbs.get("lenient").ingester.ocr == "off" and kbs.get(DEFAULT_KB).ingester.ocr == "auto"
+        # the base's provider list replaces the global one (a list is replaced whole, as in the settings file)
+        assert [p["name"] for p in kbs.get("lenient").llm.health()["providers"]] == ["team-llm"]
+        assert len(kbs.get(DEFAULT_KB).llm.health()["providers"]) == len(settings.llm.providers) > 1
         # The same corpus and question: evidence ~0.44 is under the global 0.5, over the base's 0.2.
         question = "价格战中厂商3号的营收是多少？"
         assert kbs.get(DEFAULT_KB).ask(question).refused
