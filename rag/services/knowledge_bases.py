@@ -156,6 +156,9 @@ class KnowledgeBases:
     def get(self, name: str | None = None) -> Services:
         """One base's in-process services (opened on first use); KbNotFound names the known bases."""
         name = unicodedata.normalize("NFC", name or DEFAULT_KB)
+        svc = self._open.get(name)  # an open base without the lock: a base opening meanwhile blocks no one else
+        if svc is not None:
+            return svc
         with self._lock:
             svc = self._open.get(name)
             if svc is not None:
