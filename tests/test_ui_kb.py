@@ -221,14 +221,14 @@ def test_a_key_scoped_to_one_base_sees_only_it_and_crafted_events_for_the_other_
         listed = _event(http, "docs-kb", "input", ["default"])
         assert listed["success"] is False and "无权访问知识库「default」" in json.dumps(listed, ensure_ascii=False)
         assert SEED_TITLE not in json.dumps(listed, ensure_ascii=False)
-        uploaded = _event(http, "upload", "click", [None, False, "default", 1])  # refused before any file is read
+        uploaded = _event(http, "upload", "click", [None, False, 1, "default"])  # refused before any file is read
         assert uploaded["success"] is False and "无权访问知识库「default」" in json.dumps(uploaded, ensure_ascii=False)
-        deleted = _event(http, "delete", "click", [seed_id, "default", 1])
+        deleted = _event(http, "delete", "click", [seed_id, 1, "default"])
         assert deleted["success"] is False and "无权访问知识库「default」" in json.dumps(deleted, ensure_ascii=False)
-        refused = _event(http, "upload", "click", [None, False, "news", 1])
+        refused = _event(http, "upload", "click", [None, False, 1, "news"])
         assert refused["success"] is False and "无权在其中上传或删除文档" in json.dumps(refused, ensure_ascii=False)
         refused = _event(http, "delete", "click", [kbs.get("news").list_documents()["documents"][0]["doc_id"],
-                                                   "news", 1])
+                                                   1, "news"])
         assert refused["success"] is False and "无权在其中上传或删除文档" in json.dumps(refused, ensure_ascii=False)
     assert [d["doc_id"] for d in kbs.get("default").list_documents()["documents"]] == [seed_id]
     assert len(kbs.get("news").list_documents()["documents"]) == 2

@@ -116,7 +116,7 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
                                                   "不能在其中上传或删除文档。")
         return gr.update(interactive=allowed), gr.update(interactive=allowed), note
 
-    def ingest(paths: list[str] | None, replace_same: bool, name: str | None, p: int, request: gr.Request,
+    def ingest(paths: list[str] | None, replace_same: bool, p: int, name: str | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's idiom
         services = access.write(request, name)  # before anything is read: a refused base reads no file
         if not paths:
@@ -135,7 +135,7 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
             lines.append(ingest_report(fname, report.to_dict(), report.stored_as))
         return ("\n".join(lines), None, *show(name, p, request))
 
-    def remove(doc_id: str | None, name: str | None, p: int, request: gr.Request):
+    def remove(doc_id: str | None, p: int, name: str | None, request: gr.Request):
         services = access.write(request, name)
         if not doc_id:
             raise gr.Error("请先选择要删除的文档。")
@@ -147,9 +147,10 @@ def documents_tab(access: KbAccess, filters: FilterControls) -> tuple[Any, gr.Dr
         return refresh_pickers(access.read(request, name))
 
     listing = [table, target, page, info, upload, delete, readonly]
-    upload.click(ingest, [files, replace, kb, page], [status, files, *listing], api_name=False).success(
+    # The base comes last in each event's inputs, so a payload from before bases gains one trailing value.
+    upload.click(ingest, [files, replace, page, kb], [status, files, *listing], api_name=False).success(
         pickers, kb, filters.pickers, api_name=False)
-    delete.click(remove, [target, kb, page], [status, *listing], api_name=False).success(
+    delete.click(remove, [target, page, kb], [status, *listing], api_name=False).success(
         pickers, kb, filters.pickers, api_name=False)
 
     def earlier(name: str | None, p: int, request: gr.Request):
