@@ -94,12 +94,12 @@ def test_ui_event_naming_a_server_file_indexes_and_leaks_nothing(tmp_path, secre
                    f"{srv.url}/health", "file:///etc/passwd"]
         seen = []
         for i, path in enumerate(attacks):
-            resp = _join(http, fn, [[_file_data(path)], False, 1], f"attack{i}")
+            resp = _join(http, fn, [[_file_data(path)], False, 1, "default"], f"attack{i}")
             assert resp.status_code == 400, (path, resp.status_code, resp.text)
             assert "only be given by uploading" in resp.json()["detail"]
             seen.append(resp.text)
         # Nested anywhere in the payload counts too (Gradio walks the whole value).
-        resp = _join(http, fn, [[{"wrapped": [_file_data(str(secret_file))]}], False, 1], "nested")
+        resp = _join(http, fn, [[{"wrapped": [_file_data(str(secret_file))]}], False, 1, "default"], "nested")
         assert resp.status_code == 400
         deep = http.post("/ui/gradio_api/queue/join", content=b"[" * 5000 + b"]" * 5000,
                          headers={"content-type": "application/json"})
@@ -114,7 +114,7 @@ def test_ui_event_naming_a_server_file_indexes_and_leaks_nothing(tmp_path, secre
         # The honest path still works: Gradio's upload route, then the event naming the uploaded copy.
         up = http.post("/ui/gradio_api/upload", files=[("files", ("ok.txt", "储能报告：出货量增长。".encode()))])
         assert up.status_code == 200
-        assert _join(http, fn, [[_file_data(up.json()[0], "ok.txt")], False, 1], "honest").status_code == 200
+        assert _join(http, fn, [[_file_data(up.json()[0], "ok.txt")], False, 1, "default"], "honest").status_code == 200
         assert "新增 1 篇" in json.dumps(_result(http, "honest"), ensure_ascii=False)
         assert http.get("/documents").json()["total"] == 1
 
