@@ -22,7 +22,7 @@ from rag.services.library import Library
 from rag.services.llm_answer import LLMAnswerService
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
-from rag.types import Answer, Filters, StreamEvent
+from rag.types import Answer, DoneEvent, Filters, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,20 @@ class _Gate:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
+
+    @contextmanager
+    def entered(self) -> Iterator[bool]:
+        """Like `enter`, but yields False instead of raising when closed (a stream already under way)."""
+        with self._cond:
+            ok = self.closed is None
+            self._active += ok
+        try:
+            yield ok
+        finally:
+            if ok:
+                with self._cond:
+                    self._active -= 1
+                    self._cond.notify_all()
 
     def close(self, error: RagError, timeout: float | None) -> bool:
         """Refuse new calls with `error`; True once the calls in flight have finished (False on timeout)."""
@@ -189,7 +203,14 @@ class Services:
 
     def _stream(self, question: str, top_k: int | None, filters: Filters | None,
                 history: list[dict[str, str]] | None) -> Iterator[StreamEvent]:
-        with self._gate.enter():
+        # The response may have started: a base deleted since `stream` was called ends the stream with a
+        # refusal that says so, rather than cutting it off.
+        with self._gate.entered() as ok:
+            if not ok:
+                gone = self._gate.closed
+                yield DoneEvent(Answer(answer=gone.message if gone else "knowledge base gone", citations=[],
+                                       model="none", refused=True))
+                return
             yield from self.answers.stream(question, top_k, filters, history)
 
     def health(self) -> dict:

@@ -337,3 +337,14 @@ def test_a_data_dir_written_by_the_code_before_bases_opens_unchanged(tmp_path):
     assert [{k: v for k, v in a.items() if k != "latency_ms"} for a in after] == \
         [{k: v for k, v in b.items() if k != "latency_ms"} for b in before["answers"]]
     assert any(a["citations"] for a in after)
+
+
+def test_a_stream_begun_before_its_base_was_deleted_ends_with_a_refusal(kbs):
+    from rag.types import DoneEvent
+
+    kbs.create("x")
+    stream = kbs.get("x").stream("大模型价格战")  # asked (the response may be under way), not yet read
+    kbs.delete("x")
+    events = list(stream)
+    assert len(events) == 1 and isinstance(events[0], DoneEvent) and events[0].answer.refused
+    assert "deleted" in events[0].answer.answer
