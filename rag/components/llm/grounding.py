@@ -724,13 +724,33 @@ _REFUSAL_WORDS = frozenset(
 )
 
 
-def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str]) -> float:
+#: words naming the kind of value a refusal says is missing (收购金额, 具体时间): a sentence holding a value of
+#: that kind (a figure; a date) holds it, whatever it calls it
+_VALUE_WORDS = {
+    **dict.fromkeys("金额 数额 价格 数字 数值 数量 人数 规模 比例 比重 占比 增速 增幅 涨幅 降幅 多少".split(), "figure"),
+    **dict.fromkeys("时间 日期 年份 时候 哪一年 何时".split(), "date"),
+}
+
+
+def _holds_value(kind: str, sentence: str, asked: Sequence[Quantity]) -> bool:
+    """Whether the sentence states a value of `kind` (figure / date) that the question does not itself state."""
+    for q in quantities(sentence):
+        if any(same_quantity(q, a) for a in asked):
+            continue
+        if (kind == "date") == (q.kind == "date"):
+            return True
+    return False
+
+
+def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str], question: str = "") -> float:
     """Share of what the refusal says is missing (its content words, refusal vocabulary left out) that one given
-    sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战."""
+    sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战; a word
+    naming a kind of value (`没有说明收购金额`) is held by a sentence stating such a value (`以687亿美元收购`)."""
     from rag.components.tokenize import content_terms
 
     best = 0.0
-    sents = [_nfkc(x).lower() for t in given.values() for x in _chunk_sentences(_unwrap(t))]
+    asked = quantities(question, liberal=True) if question else []
+    sents = [_nfkc(x) for t in given.values() for x in _chunk_sentences(_unwrap(t))]
     for c in refusals:
         # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
         parts = [p for p in re.split(r"[，,；;]", _body(c.text)) if re.search(_NEG, p)] or [_body(c.text)]
@@ -738,7 +758,10 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str])
         if len(terms) < 2:
             continue
         for sent in sents:
-            best = max(best, sum(t in sent for t in terms) / len(terms))
+            low = sent.lower()
+            held = sum(t.lower() in low or (t in _VALUE_WORDS and _holds_value(_VALUE_WORDS[t], sent, asked))
+                       for t in terms)
+            best = max(best, held / len(terms))
     return best
 
 
@@ -767,7 +790,7 @@ def check_grounding(
         if evidence is not None and evidence >= settings.strong_evidence:
             problems.append(f"refused although retrieval evidence is strong ({evidence:.2f})")
         elif settings.refusal_named_support < 1:
-            named = _refusal_named_support(content, given)
+            named = _refusal_named_support(content, given, question)
             if named >= settings.refusal_named_support:
                 problems.append(f"refused although a given sentence holds what the refusal says is missing "
                                 f"({named:.2f})")
