@@ -11,7 +11,7 @@ import pytest
 
 from rag.cli import main as cli_main
 from rag.components.llm.citations import MarkerStream, markers_in, normalise_markers
-from rag.components.llm.grounding import check_grounding, is_refusal, refusal_sentence, split_sentences
+from rag.components.llm.grounding import _named_in, check_grounding, is_refusal, refusal_sentence, split_sentences
 from rag.components.numbers import cn_to_number, quantities, same_quantity
 from rag.components.tokenize import content_terms
 from rag.settings_llm import GroundingSettings
@@ -218,3 +218,46 @@ def test_a_count_of_one_thing_is_no_count_of_another() -> None:
     assert check_grounding("遗址出土石器350组[1]。", given, None, GroundingSettings()).ok
     wrong = check_grounding("遗址出土石器350件[1]。", given, None, GroundingSettings())
     assert not wrong.ok, wrong.problems
+
+
+def test_a_century_or_decade_holds_the_years_in_it() -> None:
+    era = [q for q in quantities("在十九世纪末灭绝，七十年代中期加入") if q.kind == "era"]
+    assert [(q.value, q.raw) for q in era] == [(1801, 1900), (1970, 1979)]
+    given = {1: "北海道狼因为人类大量猎杀，在1889年灭绝。日本狼亦于1905年灭绝。"}
+    ok = check_grounding("北海道狼在十九世纪末的1889年灭绝[1]。", given, None, GroundingSettings())
+    assert ok.ok, ok.problems
+    wrong = check_grounding("北海道狼在二十世纪初灭绝，早于日本狼[1]。", given, None, GroundingSettings())
+    assert not wrong.ok
+
+
+def test_a_difference_of_two_stated_figures_is_arithmetic_not_a_new_fact() -> None:
+    given = {1: "北海道狼因为人类大量猎杀，在1889年灭绝。日本狼亦于1905年灭绝。"}
+    s = GroundingSettings()
+    assert check_grounding("北海道狼1889年灭绝，比1905年灭绝的日本狼早十六年[1]。", given, None, s).ok
+    assert not check_grounding("北海道狼1889年灭绝，比1905年灭绝的日本狼早二十年[1]。", given, None, s).ok
+
+
+def test_an_abbreviation_names_the_full_name() -> None:
+    text = "原北京人民艺术剧院院长张和平担任北京冬奥会官方电影专家顾问团团长。"
+    assert check_grounding("前北京人艺院长张和平担任官方电影专家顾问团团长[1]。", {1: text}, None,
+                           GroundingSettings()).ok
+    assert _named_in("北京人艺", text)
+    assert not _named_in("上海人艺", text) and not _named_in("北京大学", text)
+
+
+def test_a_figure_of_another_period_is_no_rival() -> None:
+    given = {1: "特斯拉第四季度交付量为405278辆，同比增长31%。其中，Model3和ModelY交付量为388131辆。"
+                "从全年来看，特斯拉2022年产量达到136万辆，交付量达131万辆，分别增长了47%和40%。"}
+    s = GroundingSettings()
+    assert check_grounding("2022年特斯拉全年交付约1,310,000辆，同比增长约四成[1]。", given, None, s).ok
+    assert not check_grounding("2022年特斯拉全年交付约1,310,000辆，同比增长31%[1]。", given, None, s).ok
+
+
+def test_a_refusal_of_a_kind_of_value_that_a_sentence_states_fails() -> None:
+    given = {1: "微软宣布以每股95美元、总价687亿美元的全现金交易收购动视暴雪。协议规定了3.75%的分手费。"}
+    s = GroundingSettings()
+    wrong = check_grounding("抱歉，资料中只提到了协议的分手费，没有说明微软收购动视暴雪的金额。", given, 0.5, s,
+                            question="微软花了多少钱收购动视暴雪")
+    assert wrong.refused and not wrong.ok
+    right = check_grounding("资料中没有说明动视暴雪的员工人数。", given, 0.5, s, question="动视暴雪有多少员工")
+    assert right.refused and right.ok

@@ -55,7 +55,7 @@ class Quantity:
 
     text: str
     start: int
-    kind: str  # number | percent | money | date
+    kind: str  # number | percent | money | date | era (a century or decade: value..raw are its years)
     value: float = 0.0
     raw: float = 0.0  # the figure before a money unit was applied (0.8 for 0.8厘)
     precision: float = 0.5  # half of the last written digit's place, in the units of `value`
@@ -91,6 +91,27 @@ def cn_to_number(text: str) -> float | None:
     return total + section + (digit or 0)
 
 
+_ERA = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*世纪(初|末|中叶|上半叶|下半叶)?|"
+                  r"(\d{4}|\d0|[一二三四五六七八九]十)\s*年代(初|末|中期)?")
+
+
+def _era_span(m: re.Match[str]) -> tuple[int, int] | None:
+    """The years a century or decade covers (十九世纪 1801-1900, 七十年代 1970-1979); None if not one."""
+    if m.group(1):
+        n = int(m.group(1)) if m.group(1).isdigit() else cn_to_number(m.group(1))
+        if not n or not 1 <= n <= 21:
+            return None
+        return int(n - 1) * 100 + 1, int(n) * 100
+    d = m.group(3)
+    n = int(d) if d.isdigit() else cn_to_number(d)
+    if n is None:
+        return None
+    n = int(n)
+    if n < 100:  # 七十年代, 70年代: of the 1900s
+        n += 1900
+    return (n, n + 9) if n % 10 == 0 else None
+
+
 def _approx(text: str, start: int, end: int) -> bool:
     return bool(_APPROX.search(text[max(0, start - 4) : start]) or _APPROX_AFTER.match(text[end : end + 3]))
 
@@ -112,6 +133,11 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         for i in range(a, b):
             taken[i] = True
 
+    for m in _ERA.finditer(t):  # 十九世纪末, 19世纪, 七十年代, 1970年代: a span of years
+        span = _era_span(m)
+        if span is not None:
+            take(m.start(), m.end())
+            out.append(Quantity(m.group(0), m.start(), "era", float(span[0]), float(span[1])))
     for rx, fields in ((_DATE_FULL, "ymd"), (_DATE_YM, "ym"), (_DATE_MD, "md"), (_DATE_Y, "y"),
                        (_DATE_SLASH, "md"), (_DATE_M, "m"), (_DATE_D, "d")):
         for m in rx.finditer(t):
@@ -209,6 +235,12 @@ def _close(a: float, b: float, a_prec: float, b_prec: float, approx: bool) -> bo
 
 def same_quantity(claim: Quantity, source: Quantity) -> bool:
     """Whether `source` (from the passage) states the quantity `claim` (from the answer) states."""
+    if claim.kind == "era" or source.kind == "era":  # a period holds the years within it
+        if claim.kind == "era" and source.kind == "era":
+            return claim.value == source.value and claim.raw == source.raw
+        if claim.kind == "era" and source.kind == "date" and source.date[0] is not None:
+            return claim.value <= source.date[0] <= claim.raw
+        return False
     if claim.kind == "date" or source.kind == "date":
         if claim.kind == "date" and source.kind == "date":
             return all(c is None or s is None or c == s for c, s in zip(claim.date, source.date, strict=True)) \

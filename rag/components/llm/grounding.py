@@ -303,7 +303,15 @@ def _named_in(name: str, text: str) -> bool:
     if len(parts) > 1 and all(p in low for p in parts):
         return True
     words = [w for w, _ in _tagged(name) if len(w.strip()) >= 2]
-    return len(words) > 1 and all(w.lower() in low for w in words)
+    if len(words) > 1 and all(w.lower() in low for w in words):
+        return True
+    # a Chinese abbreviation keeps the full name's characters in order (北京人艺 for 北京人民艺术剧院, 北大 for
+    # 北京大学): its first two characters as written, the rest within a span of twice its length
+    if 3 <= len(n) <= 6 and _CJK_RUN.fullmatch(n):
+        gaps = "".join(f"{re.escape(ch)}[\u4e00-\u9fff]{{0,3}}?" for ch in n[2:-1])
+        rx = re.compile(f"{re.escape(n[:2])}{gaps}[\u4e00-\u9fff]{{0,3}}?{re.escape(n[-1])}")
+        return any(len(m.group(0)) <= 2 * len(n) for m in rx.finditer(low))
+    return False
 
 
 # ---- the check ------------------------------------------------------------------------------------------------
@@ -611,6 +619,39 @@ def _years(text: str) -> set[int]:
     return out
 
 
+#: parts of a year a figure may be of: a whole year, a half, a quarter, the first three quarters
+_PERIOD = re.compile(r"全年|年度|上半年|下半年|前三季度|(?:第)?([一二三四1-4])季度|[Qq]([1-4])|([Hh])([12])")
+
+
+def _periods(text: str) -> set[str]:
+    """The parts of a year `text` speaks of (全年 -> year, 第四季度/Q4 -> q4, 上半年/H1 -> h1)."""
+    out: set[str] = set()
+    for m in _PERIOD.finditer(text):
+        w = m.group(0)
+        if w in ("全年", "年度"):
+            out.add("year")
+        elif w in ("上半年", "下半年"):
+            out.add("h1" if w[0] == "上" else "h2")
+        elif w == "前三季度":
+            out.add("q1-3")
+        elif m.group(1) or m.group(2):
+            d = m.group(1) or m.group(2)
+            out.add("q" + str("一二三四".index(d) + 1 if d in "一二三四" else d))
+        else:
+            out.add("h" + m.group(4))
+    return out
+
+
+def _other_time(ev: _Evidence, k: int, clause: str, claim_years: set[int], claim_periods: set[str]) -> bool:
+    """Whether passage clause `clause` (of sentence k) is about another year or part of a year than the claim;
+    a sentence without a period word is of the period of the sentences before it (其中，…交付量为…)."""
+    years = _years(clause) or _years(ev.sents[k])
+    periods = _periods(clause) or next(
+        (p for j in range(k, max(-1, k - 5), -1) if (p := _periods(ev.sents[j]))), set())
+    return bool(claim_years and years and years.isdisjoint(claim_years)) or bool(
+        claim_periods and periods and periods.isdisjoint(claim_periods))
+
+
 def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[float, int, str]], ev: _Evidence,
                 margin: float) -> bool:
     """Whether every passage clause stating `q` (among the best matching) is about a year the claim does not
@@ -657,6 +698,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     for q in quantities(body):
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
+        if q.kind == "era":  # 十九世纪末, 七十年代: some year the passage states must fall in it
+            if not any(same_quantity(q, x) for x in ev.all_quantities):
+                problems.append(f"period {q.text} holds no year of the cited chunk(s)")
+            continue
         if q.kind == "date":
             values = {tuple(v if f is not None else None for v, f in zip(x.date, q.date, strict=True))
                       for x in ev.all_quantities if _covers(x, q)}
@@ -684,13 +729,20 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            if not _relative_year(q, ev):
+            if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
                 problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
         top = max(sc for sc, _ in holders)
-        rival = max((sc for sc, _, qs in scored
+        # a clause about another year or period than the claim's is no rival (2021年…交付量超过93万辆, or 第四季度
+        # 交付量为405278辆, for a claim on 2022's 全年)
+        claim_years = _years(context_text) or _years(body[: q.start])
+        claim_periods = _periods(context_text) or _periods(body[: q.start])
+
+        rival = max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                      if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
-                     and not any(same_quantity(q, x) for x in qs)), default=0.0)
+                     and not any(same_quantity(q, x) for x in qs)
+                     and not (q.kind != "date" and _other_time(ev, k, c, claim_years, claim_periods))),
+                    default=0.0)
         if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
@@ -704,6 +756,12 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                                             settings.number_clause_margin):
             problems.append(f"number {q.text} is the passage's figure for another year")
             continue
+        # ...and the part of the year: a claim on 全年 given the passage's 第四季度 figure
+        if q.kind != "date" and claim_periods and all(
+                _other_time(ev, k, c, set(), claim_periods) for sc, k, c in holder_clauses
+                if sc >= top - settings.number_clause_margin):
+            problems.append(f"number {q.text} is the passage's figure for another part of the year")
+            continue
         # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
         clause = _clause_of(body, q)
         local = [n for n in claim_names if n.lower() in clause.lower()]
@@ -714,6 +772,29 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
             if contexts and all(ctx and not any(_same_entity(n, c) for n in known for c in ctx) for ctx in contexts):
                 problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
     return problems
+
+
+def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
+    """Whether `q` is the difference of two other figures of the claim that the passage states (比1905年消失的
+    日本狼早十六年 beside 1889年): arithmetic on grounded figures, not a new fact."""
+    if q.kind not in ("number", "money"):
+        return False
+    stated = [x for x in quantities(body) if x.start != q.start and x.kind != "era"
+              and any(same_quantity(x, y) for y in ev.all_quantities)]
+
+    def val(x: Quantity) -> float | None:
+        if x.kind == "date":
+            return float(x.date[0]) if x.date[0] is not None and x.date[1] is None else None
+        return x.value
+
+    for i, a in enumerate(stated):
+        for b in stated[i + 1 :]:
+            va, vb = val(a), val(b)
+            if va is None or vb is None or (a.kind == "date") != (b.kind == "date"):
+                continue
+            if abs(abs(va - vb) - q.value) <= max(q.precision, 1e-9):
+                return True
+    return False
 
 
 #: words of the refusal itself, not of what it says is missing
@@ -727,7 +808,8 @@ _REFUSAL_WORDS = frozenset(
 #: words naming the kind of value a refusal says is missing (收购金额, 具体时间): a sentence holding a value of
 #: that kind (a figure; a date) holds it, whatever it calls it
 _VALUE_WORDS = {
-    **dict.fromkeys("金额 数额 价格 数字 数值 数量 人数 规模 比例 比重 占比 增速 增幅 涨幅 降幅 多少".split(), "figure"),
+    **dict.fromkeys("金额 数额 价格 数字 数值 数量 人数 规模 比例 比重 占比 增速 增幅 涨幅 降幅 多少".split(),
+                    "figure"),
     **dict.fromkeys("时间 日期 年份 时候 哪一年 何时".split(), "date"),
 }
 
