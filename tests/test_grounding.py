@@ -261,3 +261,11 @@ def test_a_refusal_of_a_kind_of_value_that_a_sentence_states_fails() -> None:
     assert wrong.refused and not wrong.ok
     right = check_grounding("资料中没有说明动视暴雪的员工人数。", given, 0.5, s, question="动视暴雪有多少员工")
     assert right.refused and right.ok
+
+
+def test_figure_metric_check_when_enabled() -> None:
+    given = {1: "以OpenAI为例，其在2023年12月实现了20亿美元收入里程碑。OpenAI仍然处于亏损状态。"}
+    on = GroundingSettings(check_figure_metric=True)
+    assert not check_grounding("OpenAI在2023年的净亏损为20亿美元[1]。", given, None, on).ok
+    assert check_grounding("OpenAI在2023年12月的收入达到20亿美元[1]。", given, None, on).ok
+    assert check_grounding("OpenAI在2023年的净亏损为20亿美元[1]。", given, None, GroundingSettings()).ok  # off

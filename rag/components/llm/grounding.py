@@ -477,6 +477,7 @@ class _Evidence:
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
         self.text = "\n".join(texts)
+        self._heads = [t.strip().split("\n", 1)[0] for t in texts if "\n" in t.strip()]
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
         for k, s in enumerate(self.sents):
@@ -500,6 +501,11 @@ class _Evidence:
                 df[u] = df.get(u, 0) + 1
         n = max(len(self.clauses), 1)
         self._idf = {u: float(np.log(1 + n / d)) for u, d in df.items()}
+
+    def metric_context(self, k: int) -> str:
+        """Where what sentence k's figures measure is said: it, the sentence before, and the chunk's first line
+        (a table's header: 生产量 销售量 above the row 罐式集装箱 7,490 6,942)."""
+        return "\n".join([self.sents[k - 1] if k > 0 else "", self.sents[k], *self._heads])
 
     def weighted_recall(self, part: set[str], whole: set[str]) -> float:
         """Share of `part`'s weight (IDF over the chunk's clauses) that `whole` holds."""
@@ -642,6 +648,34 @@ def _periods(text: str) -> set[str]:
     return out
 
 
+#: words between a metric and its figure (净利润为, 销量达到, 总额约), not themselves the metric
+_LINK_TAIL = re.compile(r"(?:分别|合计|共计|总计|累计|高达|达到|达|约为|约|为|是|有|在|了|的|至|到|近|超过|逾|仅|只有|"
+                        r"已|已经|同比|环比|每人每年|每年|每人|全年|\s)+$")
+
+
+def _metric_before(body: str, q: Quantity) -> str:
+    """The content word right before figure `q` in its clause (净亏损 in 净亏损为20亿美元), '' when there is none."""
+    spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(body)]
+    start = next((a for a, b in spans if a <= q.start < b), 0)
+    head = _LINK_TAIL.sub("", body[start : q.start])
+    if not head or not _CJK_RUN.search(head[-1]):
+        return ""
+    words = [w for w, f in _tagged(head) if w.strip()]
+    if not words:
+        return ""
+    w, flag = words[-1], dict(_tagged(head)).get(words[-1], "")
+    if len(w) < 2 or not flag.startswith(("n", "vn")) or flag.startswith(("nr", "ns", "nt")) or w.lower() in _GENERIC:
+        return ""
+    return w
+
+
+def _says_metric(metric: str, text: str) -> bool:
+    """The text names the metric, or shares its characters (营收 for 营业收入, 降幅 for 下降; two of three)."""
+    t = _nfkc(text)
+    need = 1 if len(set(metric)) <= 2 else -(-2 * len(set(metric)) // 3)
+    return metric in t or sum(ch in t for ch in set(metric)) >= need
+
+
 def _other_time(ev: _Evidence, k: int, clause: str, claim_years: set[int], claim_periods: set[str]) -> bool:
     """Whether passage clause `clause` (of sentence k) is about another year or part of a year than the claim;
     a sentence without a period word is of the period of the sentences before it (其中，…交付量为…)."""
@@ -755,6 +789,14 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
                                             settings.number_clause_margin):
             problems.append(f"number {q.text} is the passage's figure for another year")
+            continue
+        # what the figure measures: the word right before it (净亏损为20亿美元) must be said, or its characters
+        # mostly written, in a passage sentence stating the figure (20亿美元收入 is no net loss)
+        metric = _metric_before(body, q)
+        if settings.check_figure_metric and q.kind != "date" and metric and not any(
+                _says_metric(metric, ev.metric_context(k)) for sc, k in holders
+                if sc >= top - settings.number_clause_margin):
+            problems.append(f"number {q.text} measures something other than {metric} in the chunk")
             continue
         # ...and the part of the year: a claim on 全年 given the passage's 第四季度 figure
         if q.kind != "date" and claim_periods and all(
