@@ -39,17 +39,22 @@ def check(answer: str, evidence: float | None = None):
     ("一［1］二^[2]三[^3]四[citation:4]", [1, 2, 3, 4]),
     ("一(资料1)二（资料2）三[资料3]四[来源4]五【资料5、6】", [1, 2, 3, 4, 5, 6]),
     ("（1）列表编号不是引用，[2023-2024]也不是", []),
+    ("一[1†source]二【2†L1-L8】三<sup>3</sup>四<sup>[4]</sup>", [1, 2, 3, 4]),
+    ("据资料1，甲；根据文档2、3，乙；参考资料4显示丙", [1, 2, 3, 4]),
+    ("资料12显示的2^10^与根据资料3.5版本不是引用", []),
 ])
 def test_marker_shapes(text: str, cited: list[int]) -> None:
     assert markers_in(text) == cited
 
 
 def test_markers_normalised_and_streamed_alike() -> None:
-    text = "价格战【1】。降价（资料2）和免费[1-3]，见[^2]与[citation:3]；年份[2023-2024]不动。"
+    text = ("价格战【1】。降价（资料2）和免费[1-3]，见[^2]与[citation:3]；年份[2023-2024]不动。据资料1，价格"
+            "<sup>2</sup>与[3†source]，根据文档2、3；2^10^不动。")
     norm = normalise_markers(text)
-    assert norm == "价格战[1]。降价[2]和免费[1][2][3]，见[2]与[3]；年份[2023-2024]不动。"
+    assert norm == ("价格战[1]。降价[2]和免费[1][2][3]，见[2]与[3]；年份[2023-2024]不动。据资料[1]，价格[2]与[3]，"
+                    "根据文档[2][3]；2^10^不动。")
     rng = random.Random(7)
-    for _ in range(50):  # any split of the stream yields the same text as normalising the whole
+    for _ in range(200):  # any split of the stream yields the same text as normalising the whole
         cuts = sorted(rng.sample(range(1, len(text)), 8))
         stream, out = MarkerStream(), ""
         for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
