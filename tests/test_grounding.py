@@ -274,3 +274,15 @@ def test_figure_metric_check_when_enabled() -> None:
     assert not check_grounding("OpenAI在2023年的净亏损为20亿美元[1]。", given, None, on).ok
     assert check_grounding("OpenAI在2023年12月的收入达到20亿美元[1]。", given, None, on).ok
     assert check_grounding("OpenAI在2023年的净亏损为20亿美元[1]。", given, None, GroundingSettings()).ok  # off
+
+
+def test_a_cited_lead_in_and_a_closing_source_line_need_no_support() -> None:
+    s = GroundingSettings()
+    cited_lead = ("各厂商的降价举措如下[1]：\n1. 字节跳动：1块钱可买豆包主力模型125万tokens\n"
+                  "2. 阿里云：1块钱可买200万tokens")
+    assert check_grounding(cited_lead, GIVEN, None, s).ok
+    source_line = ("各厂商的降价举措如下：\n- 字节跳动：1块钱可买豆包主力模型125万tokens\n"
+                   "- 阿里云：1块钱可买200万tokens\n\n数据来源：资料[1]")
+    assert check_grounding(source_line, GIVEN, None, s).ok
+    wrong = source_line.replace("200万", "300万")
+    assert not check_grounding(wrong, GIVEN, None, s).ok

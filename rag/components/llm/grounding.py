@@ -80,7 +80,9 @@ _REFUSAL_RES = (
 _APOLOGY = re.compile(r"^(?:抱歉|很抱歉|对不起|非常抱歉|遗憾|很遗憾|sorry)")
 #: advice and courtesy around an answer (建议查阅官网…, 希望对您有帮助): they state no fact about the topic
 _META = re.compile(r"^(?:建议|如需|如果您?需要|如您|若需|希望|欢迎|请参阅|请查阅|可以查阅|您可以|如有|"
-                   r"以上(?:信息|内容|回答|就是)|以上(?:数据|资料|信息|内容)?均?(?:见|来自|出自|引自|摘自|参考|援引)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
+                   r"以上(?:信息|内容|回答|就是)|以上(?:数据|资料|信息|内容)?均?(?:见|来自|出自|引自|摘自|参考|援引)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情)|"
+                   # a closing line naming the source (数据来源：资料[1], 出处：[2]) states nothing itself
+                   r"(?:数据|资料|信息)?(?:来源|出处)(?:于|自)?[:：]?\s*(?:资料|文档|材料|参考资料)?$|参考(?:资料|文献)?[:：]\s*$)")
 
 # ---- entities -----------------------------------------------------------------------------------------------
 _ENTITY_FLAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
@@ -325,7 +327,7 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "heading"
     if refusal_sentence(sentence):
         return "refusal"
-    if body.endswith((":", "：")) and not markers_in(sentence) and all(
+    if body.endswith((":", "：")) and all(
             q.kind == "date" or (q.kind == "number" and q.value <= 12 and not q.text[0].isdigit())
             for q in quantities(body)):  # a lead-in may name a date or count what follows (两种推盘…如下：)
         return "lead_in"
