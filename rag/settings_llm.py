@@ -96,6 +96,10 @@ class GroundingSettings(BaseModel):
         0.6, ge=0, le=1, description="a clause stating the number that holds this share of its words' weight in "
                                      "the claim's clause is where the number comes from, whatever else matches"
     )
+    check_figure_pairs: bool = Field(
+        True, description="two figures of a sentence must not be bound to each other's labels in a chunk sentence "
+                          "stating both (四级425分、六级480分 for the passage's 四级480分、六级425分)"
+    )
     check_figure_metric: bool = Field(
         False, description="the word a figure measures in the sentence (净亏损 in 净亏损为20亿美元) must be named, or "
                            "partly written, near a chunk sentence stating the figure (off: on the labelled set it "

@@ -286,3 +286,13 @@ def test_a_cited_lead_in_and_a_closing_source_line_need_no_support() -> None:
     assert check_grounding(source_line, GIVEN, None, s).ok
     wrong = source_line.replace("200万", "300万")
     assert not check_grounding(wrong, GIVEN, None, s).ok
+
+
+def test_two_like_figures_bound_to_each_others_labels_fail() -> None:
+    given = {1: "全体学生须通过学位考试；国家大学英语四级达到480分或六级达到425分者，可免考学位考试。"}
+    s = GroundingSettings()
+    assert check_grounding("四级达到480分或六级达到425分的学生可以免考学位考试[1]。", given, None, s).ok
+    swapped = check_grounding("四级达到425分或六级达到480分的学生可以免考学位考试[1]。", given, None, s)
+    assert not swapped.ok and any("label" in p for p in swapped.problems)
+    off = GroundingSettings(check_figure_pairs=False)
+    assert check_grounding("四级达到425分或六级达到480分的学生可以免考学位考试[1]。", given, None, off).ok

@@ -815,6 +815,65 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                         if sc >= top - settings.number_clause_margin]
             if contexts and all(ctx and not any(_same_entity(n, c) for n in known for c in ctx) for ctx in contexts):
                 problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
+    if settings.check_figure_pairs and not problems:
+        problems.extend(_swapped_figures(body, ev))
+    return problems
+
+
+_CLAUSE_END = re.compile(r"[，,；;：:。！？\n]")
+
+
+def _segments(text: str, qs: Sequence[Quantity]) -> list[set[str]]:
+    """The words before each figure, back to the figure or the clause break before it (its label: 秋粮总产量为
+    before 760.64亿斤)."""
+    out, prev = [], 0
+    for q in qs:
+        seg = text[prev : q.start]
+        cut = [m.end() for m in _CLAUSE_END.finditer(seg)]
+        out.append(_claim_units(seg[cut[-1] :] if cut else seg))
+        prev = q.start + len(q.text)
+    return out
+
+
+def _unit_key(text: str, q: Quantity) -> tuple[str, str]:
+    """What a figure counts, for pairing like with like: its kind and the character after it (亿斤, 分, 人)."""
+    nxt = text[q.start + len(q.text) : q.start + len(q.text) + 1]
+    return q.kind, nxt if q.kind == "number" and _CJK_RUN.fullmatch(nxt or "-") else ""
+
+
+def _swapped_figures(body: str, ev: _Evidence) -> list[str]:
+    """Two like figures of a claim sentence bound to each other's labels: 夏粮548.20亿斤、秋粮760.64亿斤 where the
+    passage sentence stating both says 夏粮…760.64亿斤…秋粮…548.20亿斤 (or 四级425分、六级480分 for 四级480分、
+    六级425分). Each figure's label is what the claim says right before it; a passage sentence stating the
+    figure and a like figure of the claim pairs it with that other figure's label when the words right before
+    it name that label (two of its bigrams) and none of its own."""
+    all_qs = [q for q in quantities(body) if q.kind not in ("date", "era")]
+    problems: list[str] = []
+    groups: dict[tuple[str, str], list[Quantity]] = {}
+    for q in all_qs:
+        groups.setdefault(_unit_key(body, q), []).append(q)
+    for qs in groups.values():
+        if len(qs) < 2:
+            continue
+        labels = _segments(body, qs)
+        # words that name one figure's label alone (夏粮 vs 秋粮; 四级 vs 六级)
+        distinct = [lab - set().union(*(o for j, o in enumerate(labels) if j != i)) for i, lab in enumerate(labels)]
+        for i, q in enumerate(qs):
+            if not distinct[i]:
+                continue
+            verdicts = []
+            for sent in ev.sents:
+                sq = [x for x in quantities(sent, liberal=True) if x.kind not in ("date", "era")]
+                here = [x for x in sq if same_quantity(q, x)]
+                if not here or not any(same_quantity(o, x) for j, o in enumerate(qs) if j != i for x in sq):
+                    continue
+                for x in here:
+                    before = _segments(sent, [y for y in sq if y.start <= x.start])[-1]
+                    own = len(distinct[i] & before)
+                    other = max((len(distinct[j] & before) for j in range(len(qs)) if j != i), default=0)
+                    verdicts.append(own == 0 and other >= 2)
+            if verdicts and all(verdicts):
+                problems.append(f"number {q.text} is paired with another item's label in the chunk")
     return problems
 
 
