@@ -296,3 +296,10 @@ def test_two_like_figures_bound_to_each_others_labels_fail() -> None:
     assert not swapped.ok and any("label" in p for p in swapped.problems)
     off = GroundingSettings(check_figure_pairs=False)
     assert check_grounding("四级达到425分或六级达到480分的学生可以免考学位考试[1]。", given, None, off).ok
+
+
+def test_a_count_is_not_a_dates_day_or_month() -> None:
+    given = {1: "5月21日，阿里云宣布通义千问旗下9款模型降价，1块钱可以买200万tokens，相当于5本《新华字典》。"}
+    s = GroundingSettings()
+    assert check_grounding("阿里云宣布通义千问旗下9款模型降价[1]。", given, None, s).ok
+    assert not check_grounding("阿里云宣布通义千问旗下5款模型降价[1]。", given, None, s).ok

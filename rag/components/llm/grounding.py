@@ -706,7 +706,7 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
 
 
 #: measure words that say what a count counts
-_COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户]")
+_COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户本册次轮]")
 
 
 def _measure_after(text: str, q: Quantity) -> str:
@@ -716,7 +716,7 @@ def _measure_after(text: str, q: Quantity) -> str:
 
 
 #: measure words that count the same kind of thing (5名 = 5位 = 5个 people; 3家 = 3个 companies)
-_COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款")
+_COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款", "本册部")
 
 
 def _measure_agrees(a: str, b: str) -> bool:
@@ -757,9 +757,11 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
         # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
         unit = _measure_after(body, q)
-        # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个)
+        # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个), nor a
+        # date's month or day (5款 is not 5月21日)
         scored = [(ev.weighted_recall(cu, context), k,
-                   [x for x in qs if not same_quantity(q, x) or _measure_agrees(unit, _measure_after(c, x))])
+                   [x for x in qs if not same_quantity(q, x) or (_measure_agrees(unit, _measure_after(c, x))
+                                                                 and not (unit and x.kind == "date"))])
                   for k, c, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
