@@ -937,6 +937,7 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str],
 
     best = 0.0
     asked = quantities(question, liberal=True) if question else []
+    asked_years = _years(question) | {y for c in refusals for y in _years(_body(c.text))}
     sents = [_nfkc(x) for t in given.values() for x in _chunk_sentences(_unwrap(t))]
     for c in refusals:
         # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
@@ -945,6 +946,8 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str],
         if len(terms) < 2:
             continue
         for sent in sents:
+            if asked_years and _years(sent) and not _years(sent) & asked_years:
+                continue  # about another year than the one asked (2023年 for 2022年全年营收)
             low = sent.lower()
             held = sum(t.lower() in low or (t in _VALUE_WORDS and _holds_value(_VALUE_WORDS[t], sent, asked))
                        for t in terms)
