@@ -303,3 +303,13 @@ def test_a_count_is_not_a_dates_day_or_month() -> None:
     s = GroundingSettings()
     assert check_grounding("阿里云宣布通义千问旗下9款模型降价[1]。", given, None, s).ok
     assert not check_grounding("阿里云宣布通义千问旗下5款模型降价[1]。", given, None, s).ok
+
+
+def test_an_approximate_multiple_and_one_figure_written_twice() -> None:
+    (q,) = quantities("每天烧掉20余万元")
+    assert q.kind == "money" and q.value == 200_000 and q.approx
+    assert check_grounding("Kimi每天的获客成本在20余万元[2]。", GIVEN, None, GroundingSettings()).ok
+    given = {1: "腾讯云宣布，混元-lite模型的价格从0.008元/千tokens调整为全面免费。"}
+    r = check_grounding("混元-lite的价格从0.008元（8厘）每千tokens调整为全面免费[1]。", given, None,
+                        GroundingSettings())
+    assert r.ok, r.problems

@@ -41,6 +41,8 @@ _PCT_CN = re.compile(rf"(百|千)分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
 _ARABIC = re.compile(
     r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
+    # 20余万, 3000多亿: an approximate multiple
+    r"(?:[余多](?=\s*(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)))?\s*"
     r"(万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百|[wWkK](?![A-Za-z]))?\s*(%|‰|元|块|圆|角|毛|厘)?"
     r"(?!\d)"
 )
@@ -194,7 +196,8 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             value = raw * _MONEY[unit]
             prec *= _MONEY[unit]
         take(m.start(), m.end())
-        out.append(Quantity(m.group(0).strip(), m.start(), kind, value, raw, prec, _approx(t, m.start(), m.end())))
+        approx = _approx(t, m.start(), m.end()) or bool(re.search(r"\d\s*[余多]", m.group(0)))
+        out.append(Quantity(m.group(0).strip(), m.start(), kind, value, raw, prec, approx))
     for m in _CN_RUN.finditer(t):
         s = m.group(0)
         if not free(m.start(), m.end()) or s in ("万", "亿", "千") or (s in ("万亿", "千万", "百万") and not (

@@ -853,7 +853,9 @@ def _swapped_figures(body: str, ev: _Evidence) -> list[str]:
     problems: list[str] = []
     groups: dict[tuple[str, str], list[Quantity]] = {}
     for q in all_qs:
-        groups.setdefault(_unit_key(body, q), []).append(q)
+        group = groups.setdefault(_unit_key(body, q), [])
+        if not any(same_quantity(q, o) or same_quantity(o, q) for o in group):  # 0.008元，即8厘: one figure twice
+            group.append(q)
     for qs in groups.values():
         if len(qs) < 2:
             continue
