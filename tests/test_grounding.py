@@ -122,7 +122,7 @@ def test_invented_entity_is_caught() -> None:
 
 @pytest.mark.parametrize("text", [
     "提供的资料中没有关于文心一言月活用户的信息。", "根据所给资料，无法得知具体数字。", "抱歉，这个问题我无法回答。",
-    "资料未提及该公司的净利润。", "The provided context does not mention it.",
+    "资料未提及该公司的净利润。", "The provided context does not mention it.", "暂未检索到华为降价的信息。",
 ])
 def test_refusal_phrasings(text: str) -> None:
     assert refusal_sentence(text) and is_refusal(text)

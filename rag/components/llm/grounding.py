@@ -72,7 +72,8 @@ _REFUSAL_RES = (
     re.compile(rf"{_NEG}.{{0,6}}?(?:从|根据|依据|基于|在).{{0,16}}?{_SOURCE}.{{0,20}}?{_WHAT}"),
     re.compile(r"(?:无法回答|无从得知|不得而知|无法得知|无从判断|无法判断|无法确定|无法给出|无法提供|未能找到|没有找到|"
                r"未找到|找不到|查无|暂无相关|没有相关|没有关于|未提及|没有提及|未提到|没有提到|未涉及|没有涉及|并未说明|"
-               r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围)"),
+               r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围|"
+               r"(?:暂未|尚未|未能?|没有|并未)(?:检索|查询|搜索|查找|查)到)"),
     re.compile(r"\b(?:not (?:mentioned|provided|found|stated|included)|does(?: not|n't) (?:mention|contain|say|"
                r"provide|include|cover|specify|state|give)|cannot (?:be )?(?:answer|determine|found)|"
                r"no (?:relevant )?information|(?:is|are) not (?:available|given|specified))\b", re.I),
