@@ -256,6 +256,7 @@ def test_a_figure_of_another_period_is_no_rival() -> None:
     s = GroundingSettings()
     assert check_grounding("2022年特斯拉全年交付约1,310,000辆，同比增长约四成[1]。", given, None, s).ok
     assert not check_grounding("2022年特斯拉全年交付约1,310,000辆，同比增长31%[1]。", given, None, s).ok
+    assert not check_grounding("特斯拉2022年交付量同比增长31%[1]。", given, None, s).ok  # a year's, not Q4's
 
 
 def test_a_refusal_of_a_kind_of_value_that_a_sentence_states_fails() -> None:

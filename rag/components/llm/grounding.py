@@ -775,7 +775,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # a clause about another year or period than the claim's is no rival (2021年…交付量超过93万辆, or 第四季度
         # 交付量为405278辆, for a claim on 2022's 全年)
         claim_years = _years(context_text) or _years(body[: q.start])
-        claim_periods = _periods(context_text) or _periods(body[: q.start])
+        # a figure claimed for a year (2021年GDP增长…) is the whole year's, unless the claim names a part of it
+        claim_periods = _periods(context_text) or _periods(body[: q.start]) or ({"year"} if claim_years else set())
 
         rival = max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                      if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
