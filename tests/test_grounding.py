@@ -314,3 +314,14 @@ def test_an_approximate_multiple_and_one_figure_written_twice() -> None:
     r = check_grounding("混元-lite的价格从0.008元（8厘）每千tokens调整为全面免费[1]。", given, None,
                         GroundingSettings())
     assert r.ok, r.problems
+
+
+def test_noun_coverage_rescue_is_an_option() -> None:
+    from rag.components.llm.grounding import noun_coverage
+
+    chunk = "肖仰华告诉红星资本局，价格战确实是一种方便有效的竞争策略，但价格战背后本质是大模型产品特性趋同的一种体现。"
+    assert noun_coverage("价格战这招确实有效，可也说明各家产品越来越像", chunk) == 1.0
+    assert noun_coverage("建议有关部门出台政策限制降价幅度", chunk) < 0.5
+    claim = "在肖仰华看来，价格战这一招确实奏效，可也说明各家的大模型产品越来越像了[1]。"
+    assert not check_grounding(claim, {1: chunk}, None, GroundingSettings()).ok  # off by default
+    assert check_grounding(claim, {1: chunk}, None, GroundingSettings(min_noun_coverage=0.85)).ok
