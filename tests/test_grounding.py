@@ -325,3 +325,22 @@ def test_noun_coverage_rescue_is_an_option() -> None:
     claim = "在肖仰华看来，价格战这一招确实奏效，可也说明各家的大模型产品越来越像了[1]。"
     assert not check_grounding(claim, {1: chunk}, None, GroundingSettings()).ok  # off by default
     assert check_grounding(claim, {1: chunk}, None, GroundingSettings(min_noun_coverage=0.85)).ok
+
+
+def test_units_names_and_short_label_items() -> None:
+    assert [q.kind for q in quantities("身长89厘米，毛利率22%，0.8厘")] == ["number", "percent", "money"]
+    assert quantities("iPhone SE 3国行") == [] and quantities("64G版本")[0].value == 64
+    assert [q.text for q in quantities("一季度GDP同比增长4.8%", liberal=True)] == ["4.8%"]
+    given = {1: "不过iPhone SE 3一改此前策略，其中64G版本3499元，128G版本3899元，国行3499元起。"}
+    s = GroundingSettings()
+    listed = "iPhone SE 3国行各版本价格如下[1]：\n1. 64GB：3499元\n2. 128GB：3899元"
+    assert check_grounding(listed, given, None, s).ok
+    assert not check_grounding(listed.replace("3899", "3999"), given, None, s).ok
+    assert check_grounding("iPhone SE 3国行版3499元起[1]。", given, None, s).ok  # 国行版 names 国行
+
+
+def test_a_total_of_two_grounded_figures_is_arithmetic() -> None:
+    given = {1: "首届会议在巴西里约热内卢举行。来自拉美32个国家和欧盟15国家的元首或政府首脑通过了声明。"}
+    s = GroundingSettings()
+    assert check_grounding("首届会议共有47个国家（拉美32国、欧盟15国）的首脑参加[1]。", given, None, s).ok
+    assert not check_grounding("首届会议共有50个国家（拉美32国、欧盟15国）的首脑参加[1]。", given, None, s).ok

@@ -40,15 +40,22 @@ _CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
 _PCT_CN = re.compile(rf"(百|千)分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
 _ARABIC = re.compile(
-    r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
+    # a number right after a Latin word and a space is part of a name (iPhone SE 3, Model 3), not a quantity
+    r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(?<![A-Za-z]\s)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
     # 20余万, 3000多亿: an approximate multiple
     r"(?:[余多](?=\s*(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)))?\s*"
-    r"(万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百|[wWkK](?![A-Za-z]))?\s*(%|‰|元|块|圆|角|毛|厘)?"
+    r"(万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百|[wWkK](?![A-Za-z]))?\s*"
+    # money units, not the start of another word (89厘米 is a length, 毛利率 a margin, 角度 an angle)
+    r"(%|‰|元|块(?![头状])|圆(?![形满])|角(?![度色落])|毛(?![利巾])|厘(?![米])|)"
     r"(?!\d)"
 )
 _CN_RUN = re.compile(rf"[{_CN_NUM}]+(?:点[零〇一二两三四五六七八九]+)?")
 # Latin letters right after a number make it part of a name (GPT-4o, 70B), not a quantity; units are fine.
-_UNIT_WORDS = re.compile(r"^(?:tokens?|tok|GB|MB|TB|KB|km|kg|mm|cm|ms|s|h|x|倍)", re.I)
+_UNIT_WORDS = re.compile(r"^(?:tokens?|tok|GB|MB|TB|KB|[GMTK](?![A-Za-z])|km|kg|mm|cm|ms|s|h|x|倍)", re.I)
+
+
+#: a money unit's character starting another word (九十厘米, 五毛利)
+_NOT_MONEY = re.compile(r"块[头状]|圆[形满]|角[度色落]|毛[利巾]|厘米")
 
 
 @dataclass(frozen=True)
@@ -214,10 +221,12 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             continue
         if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):
             continue
+        if t[m.end() : m.end() + 2] == "季度":  # 一季度, 四季度 name a quarter, not a count
+            continue
         v = cn_to_number(s)
         if v is None:
             continue
-        unit = nxt if nxt in _MONEY else ""
+        unit = nxt if nxt in _MONEY and not _NOT_MONEY.match(t[m.end() : m.end() + 2]) else ""
         end = m.end() + len(unit)
         kind, value = ("money", v * _MONEY[unit]) if unit else ("number", v)
         take(m.start(), end)

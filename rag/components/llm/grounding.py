@@ -296,11 +296,18 @@ def subjects(text: str) -> list[str]:
     return out
 
 
+#: generic heads after a name (国行版, 字节跳动公司, 腾讯方面): the name without them is the name
+_NAME_SUFFIX = re.compile(r"(?:版本?|款|型号?|系列|机型|方面|公司|集团|团队)$")
+
+
 def _named_in(name: str, text: str) -> bool:
     """`name` occurs in `text` (case-folded), or every jieba word of it does (腾讯混元 in 腾讯云…混元-lite)."""
     low = _nfkc(text).lower()
     n = name.lower()
     if n in low:
+        return True
+    bare = _NAME_SUFFIX.sub("", n)
+    if bare != n and len(bare) >= 2 and bare in low:
         return True
     parts = [p for p in re.split(r"[\s\-]+", n) if p]
     if len(parts) > 1 and all(p in low for p in parts):
@@ -318,6 +325,12 @@ def _named_in(name: str, text: str) -> bool:
 
 
 # ---- the check ------------------------------------------------------------------------------------------------
+
+
+def _label_and_figures(text: str) -> bool:
+    """A list item or table row that is a short label and its figures (64GB：3499元, 体长：约89厘米): too few words
+    for bigram support to mean anything; its figures and names are checked by value instead."""
+    return len(_claim_units(text)) <= 3 and any(q.kind != "date" for q in quantities(text))
 
 
 _FUNCTION_CHARS = frozenset("的了是在和与及也都而就还将对把被从向为以等个这那其之并于或又且但则即所如该此有到着过中上下"
@@ -637,7 +650,7 @@ def _respectively_misplaced(q: Quantity, body: str, holder_sents: Sequence[str])
 
 
 #: a year written as the base of a comparison (比2020年增加, 较2019年) is not the year a figure is of
-_BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较)\s*(?:于\s*)?$")
+_BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较|高于|低于|快于|慢于|多于|少于|超过|不及|对比)\s*(?:于\s*)?$")
 
 
 def _years(text: str) -> set[int]:
@@ -905,8 +918,9 @@ def _swapped_figures(body: str, ev: _Evidence) -> list[str]:
 
 
 def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
-    """Whether `q` is the difference of two other figures of the claim that the passage states (比1905年消失的
-    日本狼早十六年 beside 1889年): arithmetic on grounded figures, not a new fact."""
+    """Whether `q` is the difference or the sum of two other figures of the claim that the passage states
+    (比1905年消失的日本狼早十六年 beside 1889年; 47个国家 beside 拉美32国、欧盟15国): arithmetic on grounded
+    figures, not a new fact."""
     if q.kind not in ("number", "money"):
         return False
     stated = [x for x in quantities(body) if x.start != q.start and x.kind != "era"
@@ -922,8 +936,9 @@ def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
             va, vb = val(a), val(b)
             if va is None or vb is None or (a.kind == "date") != (b.kind == "date"):
                 continue
-            if abs(abs(va - vb) - q.value) <= max(q.precision, 1e-9):
-                return True
+            tol = max(q.precision, 1e-9)
+            if abs(abs(va - vb) - q.value) <= tol or (a.kind != "date" and abs(va + vb - q.value) <= tol):
+                return True  # a difference (早十六年) or a total (共47个国家：拉美32国、欧盟15国)
     return False
 
 
@@ -1036,7 +1051,9 @@ def check_grounding(
         c.lexical, best = ev.lexical(claim_text)
         if summary:  # a closing summary may merge what several chunks say
             c.lexical = max(c.lexical, _recall(_claim_units(claim_text), _word_units(ev.text)))
-        if c.lexical < settings.min_support:
+        if c.lexical < settings.min_support and _label_and_figures(claim_text):
+            pass  # 体长：约89厘米 — a label and its figures: the figures are what is checked (below)
+        elif c.lexical < settings.min_support:
             if method == "lexical+semantic" and c.lexical >= settings.min_support_semantic_floor:
                 pending_semantic.append((c, ev, body))
             elif settings.min_noun_coverage is not None and c.lexical >= settings.noun_coverage_floor \
