@@ -344,3 +344,14 @@ def test_a_total_of_two_grounded_figures_is_arithmetic() -> None:
     s = GroundingSettings()
     assert check_grounding("首届会议共有47个国家（拉美32国、欧盟15国）的首脑参加[1]。", given, None, s).ok
     assert not check_grounding("首届会议共有50个国家（拉美32国、欧盟15国）的首脑参加[1]。", given, None, s).ok
+
+
+def test_an_organisation_jieba_cuts_into_words_must_be_named() -> None:
+    from rag.components.llm.grounding import organisations
+
+    assert organisations("并建议它们与国家数据局合作建设行业数据集") == ["国家数据局"]
+    given = {1: "希望更多的大模型企业关注数据工程，数据科学。借助国家发展数据要素的重大契机形成竞争优势。"}
+    s = GroundingSettings()
+    assert check_grounding("他希望大模型企业关注数据工程和数据科学，形成竞争优势[1]。", given, None, s).ok
+    bad = check_grounding("他希望大模型企业关注数据工程，并与国家数据局合作形成竞争优势[1]。", given, None, s)
+    assert not bad.ok and any("国家数据局" in p for p in bad.problems)

@@ -93,6 +93,9 @@ _GENERIC = frozenset(
     "ai api apis llm llms aigc gpu gpus cpu app apps it ceo cto cfo b c tob toc saas paas iaas token tokens gdp cpi "
     "ppi pdf ppt ok vs etc q1 q2 q3 q4 h1 h2 ip ui ux sdk ar vr xr pc tv id kpi roi".split()
 )
+#: one-character offices that end an organisation's name, and the tags of the words before them
+_ORG_HEADS = frozenset("局 部 司 处 厅 署 委 办 院".split())
+_ORG_PARTS = ("n", "nt", "ns", "nz", "vn", "j")
 _LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*(?![A-Za-z0-9])")
 #: a ns/nz word more frequent than this in jieba's dictionary is a common word, not a name
 _COMMON_FREQ = 50
@@ -274,6 +277,34 @@ _SUBJECT_TAGS = ("n", "nz", "nt", "nr", "nrt", "nrfg", "ns", "eng", "vn", "j")
 _ADVERBS = frozenset("也 还 则 再次 随后 迅速 正式 已 已经 近日 今日 日前 首先 同样 率先 也已 亦 又 曾".split())
 
 
+def organisations(text: str) -> list[str]:
+    """Organisations jieba cuts into plain words: the nouns before a one-character office (国家+数据+局, 工信+部).
+    Only checked for presence in the cited chunks, not used to bind figures to entities."""
+    tagged = _tagged(_nfkc(strip_markers(text)))
+    found: list[str] = []
+    for i, (word, _flag) in enumerate(tagged):
+        if word not in _ORG_HEADS or i == 0:
+            continue
+        parts: list[str] = []
+        j = i - 1
+        while j >= 0 and len(parts) < 2 and len(tagged[j][0]) >= 2 and tagged[j][1].startswith(_ORG_PARTS) \
+                and tagged[j][0].lower() not in _GENERIC:
+            parts.insert(0, tagged[j][0])
+            j -= 1
+        if parts:
+            found.append("".join(parts) + word)
+    return list(dict.fromkeys(found))
+
+
+def _organisation_named_in(name: str, text: str) -> bool:
+    """An organisation is named by its whole name or its abbreviation (工信部 for 工业和信息化部), not by its
+    words scattered over the chunk (国家…数据 do not name 国家数据局)."""
+    low = _nfkc(text).lower()
+    if name.lower() in low:
+        return True
+    return _abbreviation_in(name.lower(), low)
+
+
 def subjects(text: str) -> list[str]:
     """Who acts in `text`: the run of nouns before a verb of announcing or saying, jieba's tags being too sparse
     for company and product names (字节跳动 is 字节/n + 跳动/vn)."""
@@ -315,8 +346,12 @@ def _named_in(name: str, text: str) -> bool:
     words = [w for w, _ in _tagged(name) if len(w.strip()) >= 2]
     if len(words) > 1 and all(w.lower() in low for w in words):
         return True
-    # a Chinese abbreviation keeps the full name's characters in order (北京人艺 for 北京人民艺术剧院, 北大 for
-    # 北京大学): its first two characters as written, the rest within a span of twice its length
+    return _abbreviation_in(n, low)
+
+
+def _abbreviation_in(n: str, low: str) -> bool:
+    """A Chinese abbreviation keeps the full name's characters in order (北京人艺 for 北京人民艺术剧院, 北大 for
+    北京大学): its first two characters as written, the rest within a span of twice its length."""
     if 3 <= len(n) <= 6 and _CJK_RUN.fullmatch(n):
         gaps = "".join(f"{re.escape(ch)}[\u4e00-\u9fff]{{0,3}}?" for ch in n[2:-1])
         rx = re.compile(f"{re.escape(n[:2])}{gaps}[\u4e00-\u9fff]{{0,3}}?{re.escape(n[-1])}")
@@ -1065,6 +1100,7 @@ def check_grounding(
         names = entities(body)
         if settings.check_entities:
             missing = [n for n in names if not _named_in(n, ev.text)]
+            missing += [n for n in organisations(body) if n not in missing and not _organisation_named_in(n, ev.text)]
             if missing:
                 c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
         if settings.check_numbers:
