@@ -355,3 +355,10 @@ def test_an_organisation_jieba_cuts_into_words_must_be_named() -> None:
     assert check_grounding("他希望大模型企业关注数据工程和数据科学，形成竞争优势[1]。", given, None, s).ok
     bad = check_grounding("他希望大模型企业关注数据工程，并与国家数据局合作形成竞争优势[1]。", given, None, s)
     assert not bad.ok and any("国家数据局" in p for p in bad.problems)
+
+
+def test_a_comparisons_base_period_is_not_the_figures_period() -> None:
+    given = {1: "一季度，我国GDP同比增长4.8%，增速高于2021年四季度0.8个百分点，环比增长1.3%。"}
+    ok = check_grounding("2022年第一季度GDP同比增长4.8%，比上一季度的增速快了0.8个百分点[1]。", given, None,
+                         GroundingSettings())
+    assert ok.ok, ok.problems

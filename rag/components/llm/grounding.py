@@ -701,11 +701,18 @@ def _years(text: str) -> set[int]:
 _PERIOD = re.compile(r"全年|年度|上半年|下半年|前三季度|(?:第)?([一二三四1-4])季度|[Qq]([1-4])|([Hh])([12])")
 
 
+_BASE_PERIOD = re.compile(r"(?:比|较|与|相比|较之|相较|高于|低于|快于|慢于|多于|少于|超过|不及|对比)\s*(?:于\s*)?"
+                          r"(?:\d{4}\s*年)?\s*(?:第)?$")
+
+
 def _periods(text: str) -> set[str]:
     """The parts of a year `text` speaks of (全年 -> year, 第四季度/Q4 -> q4, 上半年/H1 -> h1)."""
     out: set[str] = set()
     for m in _PERIOD.finditer(text):
         w = m.group(0)
+        before = text[max(0, m.start() - 10) : m.start()]
+        if re.search(r"[上下本每前后近]$", before) or _BASE_PERIOD.search(before):
+            continue  # 上一季度 is relative; 高于2021年四季度 is a comparison's base, not the figure's period
         if w in ("全年", "年度"):
             out.add("year")
         elif w in ("上半年", "下半年"):
