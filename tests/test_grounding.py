@@ -358,7 +358,7 @@ def test_an_organisation_jieba_cuts_into_words_must_be_named() -> None:
 
 
 def test_a_comparisons_base_period_is_not_the_figures_period() -> None:
-    given = {1: "一季度，我国GDP同比增长4.8%，增速高于2021年四季度0.8个百分点，环比增长1.3%。"}
+    given = {1: "2022年我国经济首季报出炉。一季度，我国GDP同比增长4.8%，增速高于2021年四季度0.8个百分点。"}
     ok = check_grounding("2022年第一季度GDP同比增长4.8%，比上一季度的增速快了0.8个百分点[1]。", given, None,
                          GroundingSettings())
     assert ok.ok, ok.problems
