@@ -160,3 +160,12 @@ def test_the_holdout_set_is_new_balanced_and_covers_every_style(rows: list[dict]
     assert {r["origin"] for r in held} == ORIGINS
     assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in held)
     assert len({r["id"] for r in held}) == len(held)
+
+
+def test_the_dev_set_asks_questions_of_neither_other_set(rows: list[dict]) -> None:
+    dev = [json.loads(line) for line in SET.with_name("grounding_dev.jsonl").read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    held = [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = {r["question"] for r in dev}
+    assert len(dev) >= 30 and not questions & ({r["question"] for r in rows} | {r["question"] for r in held})
+    assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in dev)
