@@ -96,6 +96,21 @@ class GroundingSettings(BaseModel):
         0.6, ge=0, le=1, description="a clause stating the number that holds this share of its words' weight in "
                                      "the claim's clause is where the number comes from, whatever else matches"
     )
+    min_noun_coverage: float | None = Field(
+        None, ge=0, le=1, description="a sentence below min_support (but at least noun_coverage_floor) is still "
+                                      "supported when this share of its nouns is written, or half their characters "
+                                      "are, in its cited chunks (None: off; docs/grounding.md has the measurement)"
+    )
+    noun_coverage_floor: float = Field(0.15, ge=0, le=1, description="see min_noun_coverage")
+    check_figure_pairs: bool = Field(
+        True, description="two figures of a sentence must not be bound to each other's labels in a chunk sentence "
+                          "stating both (四级425分、六级480分 for the passage's 四级480分、六级425分)"
+    )
+    check_figure_metric: bool = Field(
+        False, description="the word a figure measures in the sentence (净亏损 in 净亏损为20亿美元) must be named, or "
+                           "partly written, near a chunk sentence stating the figure (off: on the labelled set it "
+                           "caught 2 bad answers and escalated 5 good ones, docs/grounding.md)"
+    )
     check_entities: bool = Field(
         True, description="organisations, people and products named in a sentence must appear in a cited chunk"
     )

@@ -11,7 +11,7 @@ import pytest
 
 from rag.cli import main as cli_main
 from rag.components.llm.citations import MarkerStream, markers_in, normalise_markers
-from rag.components.llm.grounding import check_grounding, is_refusal, refusal_sentence, split_sentences
+from rag.components.llm.grounding import _named_in, check_grounding, is_refusal, refusal_sentence, split_sentences
 from rag.components.numbers import cn_to_number, quantities, same_quantity
 from rag.components.tokenize import content_terms
 from rag.settings_llm import GroundingSettings
@@ -39,17 +39,22 @@ def check(answer: str, evidence: float | None = None):
     ("一［1］二^[2]三[^3]四[citation:4]", [1, 2, 3, 4]),
     ("一(资料1)二（资料2）三[资料3]四[来源4]五【资料5、6】", [1, 2, 3, 4, 5, 6]),
     ("（1）列表编号不是引用，[2023-2024]也不是", []),
+    ("一[1†source]二【2†L1-L8】三<sup>3</sup>四<sup>[4]</sup>", [1, 2, 3, 4]),
+    ("据资料1，甲；根据文档2、3，乙；参考资料4显示丙", [1, 2, 3, 4]),
+    ("资料12显示的2^10^与根据资料3.5版本不是引用", []),
 ])
 def test_marker_shapes(text: str, cited: list[int]) -> None:
     assert markers_in(text) == cited
 
 
 def test_markers_normalised_and_streamed_alike() -> None:
-    text = "价格战【1】。降价（资料2）和免费[1-3]，见[^2]与[citation:3]；年份[2023-2024]不动。"
+    text = ("价格战【1】。降价（资料2）和免费[1-3]，见[^2]与[citation:3]；年份[2023-2024]不动。据资料1，价格"
+            "<sup>2</sup>与[3†source]，根据文档2、3；2^10^不动。")
     norm = normalise_markers(text)
-    assert norm == "价格战[1]。降价[2]和免费[1][2][3]，见[2]与[3]；年份[2023-2024]不动。"
+    assert norm == ("价格战[1]。降价[2]和免费[1][2][3]，见[2]与[3]；年份[2023-2024]不动。据资料[1]，价格[2]与[3]，"
+                    "根据文档[2][3]；2^10^不动。")
     rng = random.Random(7)
-    for _ in range(50):  # any split of the stream yields the same text as normalising the whole
+    for _ in range(200):  # any split of the stream yields the same text as normalising the whole
         cuts = sorted(rng.sample(range(1, len(text)), 8))
         stream, out = MarkerStream(), ""
         for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
@@ -117,7 +122,7 @@ def test_invented_entity_is_caught() -> None:
 
 @pytest.mark.parametrize("text", [
     "提供的资料中没有关于文心一言月活用户的信息。", "根据所给资料，无法得知具体数字。", "抱歉，这个问题我无法回答。",
-    "资料未提及该公司的净利润。", "The provided context does not mention it.",
+    "资料未提及该公司的净利润。", "The provided context does not mention it.", "暂未检索到华为降价的信息。",
 ])
 def test_refusal_phrasings(text: str) -> None:
     assert refusal_sentence(text) and is_refusal(text)
@@ -218,3 +223,142 @@ def test_a_count_of_one_thing_is_no_count_of_another() -> None:
     assert check_grounding("遗址出土石器350组[1]。", given, None, GroundingSettings()).ok
     wrong = check_grounding("遗址出土石器350件[1]。", given, None, GroundingSettings())
     assert not wrong.ok, wrong.problems
+
+
+def test_a_century_or_decade_holds_the_years_in_it() -> None:
+    era = [q for q in quantities("在十九世纪末灭绝，七十年代中期加入") if q.kind == "era"]
+    assert [(q.value, q.raw) for q in era] == [(1801, 1900), (1970, 1979)]
+    given = {1: "北海道狼因为人类大量猎杀，在1889年灭绝。日本狼亦于1905年灭绝。"}
+    ok = check_grounding("北海道狼在十九世纪末的1889年灭绝[1]。", given, None, GroundingSettings())
+    assert ok.ok, ok.problems
+    wrong = check_grounding("北海道狼在二十世纪初灭绝，早于日本狼[1]。", given, None, GroundingSettings())
+    assert not wrong.ok
+
+
+def test_a_difference_of_two_stated_figures_is_arithmetic_not_a_new_fact() -> None:
+    given = {1: "北海道狼因为人类大量猎杀，在1889年灭绝。日本狼亦于1905年灭绝。"}
+    s = GroundingSettings()
+    assert check_grounding("北海道狼1889年灭绝，比1905年灭绝的日本狼早十六年[1]。", given, None, s).ok
+    assert not check_grounding("北海道狼1889年灭绝，比1905年灭绝的日本狼早二十年[1]。", given, None, s).ok
+
+
+def test_an_abbreviation_names_the_full_name() -> None:
+    text = "原北京人民艺术剧院院长张和平担任北京冬奥会官方电影专家顾问团团长。"
+    assert check_grounding("前北京人艺院长张和平担任官方电影专家顾问团团长[1]。", {1: text}, None,
+                           GroundingSettings()).ok
+    assert _named_in("北京人艺", text)
+    assert not _named_in("上海人艺", text) and not _named_in("北京大学", text)
+
+
+def test_a_figure_of_another_period_is_no_rival() -> None:
+    given = {1: "特斯拉第四季度交付量为405278辆，同比增长31%。其中，Model3和ModelY交付量为388131辆。"
+                "从全年来看，特斯拉2022年产量达到136万辆，交付量达131万辆，分别增长了47%和40%。"}
+    s = GroundingSettings()
+    assert check_grounding("2022年特斯拉全年交付约1,310,000辆，同比增长约四成[1]。", given, None, s).ok
+    assert not check_grounding("2022年特斯拉全年交付约1,310,000辆，同比增长31%[1]。", given, None, s).ok
+    assert not check_grounding("特斯拉2022年交付量同比增长31%[1]。", given, None, s).ok  # a year's, not Q4's
+
+
+def test_a_refusal_of_a_kind_of_value_that_a_sentence_states_fails() -> None:
+    given = {1: "微软宣布以每股95美元、总价687亿美元的全现金交易收购动视暴雪。协议规定了3.75%的分手费。"}
+    s = GroundingSettings()
+    wrong = check_grounding("抱歉，资料中只提到了协议的分手费，没有说明微软收购动视暴雪的金额。", given, 0.5, s,
+                            question="微软花了多少钱收购动视暴雪")
+    assert wrong.refused and not wrong.ok
+    right = check_grounding("资料中没有说明动视暴雪的员工人数。", given, 0.5, s, question="动视暴雪有多少员工")
+    assert right.refused and right.ok
+
+
+def test_figure_metric_check_when_enabled() -> None:
+    given = {1: "以OpenAI为例，其在2023年12月实现了20亿美元收入里程碑。OpenAI仍然处于亏损状态。"}
+    on = GroundingSettings(check_figure_metric=True)
+    assert not check_grounding("OpenAI在2023年的净亏损为20亿美元[1]。", given, None, on).ok
+    assert check_grounding("OpenAI在2023年12月的收入达到20亿美元[1]。", given, None, on).ok
+    assert check_grounding("OpenAI在2023年的净亏损为20亿美元[1]。", given, None, GroundingSettings()).ok  # off
+
+
+def test_a_cited_lead_in_and_a_closing_source_line_need_no_support() -> None:
+    s = GroundingSettings()
+    cited_lead = ("各厂商的降价举措如下[1]：\n1. 字节跳动：1块钱可买豆包主力模型125万tokens\n"
+                  "2. 阿里云：1块钱可买200万tokens")
+    assert check_grounding(cited_lead, GIVEN, None, s).ok
+    source_line = ("各厂商的降价举措如下：\n- 字节跳动：1块钱可买豆包主力模型125万tokens\n"
+                   "- 阿里云：1块钱可买200万tokens\n\n数据来源：资料[1]")
+    assert check_grounding(source_line, GIVEN, None, s).ok
+    wrong = source_line.replace("200万", "300万")
+    assert not check_grounding(wrong, GIVEN, None, s).ok
+
+
+def test_two_like_figures_bound_to_each_others_labels_fail() -> None:
+    given = {1: "全体学生须通过学位考试；国家大学英语四级达到480分或六级达到425分者，可免考学位考试。"}
+    s = GroundingSettings()
+    assert check_grounding("四级达到480分或六级达到425分的学生可以免考学位考试[1]。", given, None, s).ok
+    swapped = check_grounding("四级达到425分或六级达到480分的学生可以免考学位考试[1]。", given, None, s)
+    assert not swapped.ok and any("label" in p for p in swapped.problems)
+    off = GroundingSettings(check_figure_pairs=False)
+    assert check_grounding("四级达到425分或六级达到480分的学生可以免考学位考试[1]。", given, None, off).ok
+
+
+def test_a_count_is_not_a_dates_day_or_month() -> None:
+    given = {1: "5月21日，阿里云宣布通义千问旗下9款模型降价，1块钱可以买200万tokens，相当于5本《新华字典》。"}
+    s = GroundingSettings()
+    assert check_grounding("阿里云宣布通义千问旗下9款模型降价[1]。", given, None, s).ok
+    assert not check_grounding("阿里云宣布通义千问旗下5款模型降价[1]。", given, None, s).ok
+
+
+def test_an_approximate_multiple_and_one_figure_written_twice() -> None:
+    (q,) = quantities("每天烧掉20余万元")
+    assert q.kind == "money" and q.value == 200_000 and q.approx
+    assert check_grounding("Kimi每天的获客成本在20余万元[2]。", GIVEN, None, GroundingSettings()).ok
+    given = {1: "腾讯云宣布，混元-lite模型的价格从0.008元/千tokens调整为全面免费。"}
+    r = check_grounding("混元-lite的价格从0.008元（8厘）每千tokens调整为全面免费[1]。", given, None,
+                        GroundingSettings())
+    assert r.ok, r.problems
+
+
+def test_noun_coverage_rescue_is_an_option() -> None:
+    from rag.components.llm.grounding import noun_coverage
+
+    chunk = "肖仰华告诉红星资本局，价格战确实是一种方便有效的竞争策略，但价格战背后本质是大模型产品特性趋同的一种体现。"
+    assert noun_coverage("价格战这招确实有效，可也说明各家产品越来越像", chunk) == 1.0
+    assert noun_coverage("建议有关部门出台政策限制降价幅度", chunk) < 0.5
+    claim = "在肖仰华看来，价格战这一招确实奏效，可也说明各家的大模型产品越来越像了[1]。"
+    assert not check_grounding(claim, {1: chunk}, None, GroundingSettings()).ok  # off by default
+    assert check_grounding(claim, {1: chunk}, None, GroundingSettings(min_noun_coverage=0.85)).ok
+
+
+def test_units_names_and_short_label_items() -> None:
+    assert [q.kind for q in quantities("身长89厘米，毛利率22%，0.8厘")] == ["number", "percent", "money"]
+    assert quantities("iPhone SE 3国行") == [] and quantities("64G版本")[0].value == 64
+    assert [q.text for q in quantities("一季度GDP同比增长4.8%", liberal=True)] == ["4.8%"]
+    given = {1: "不过iPhone SE 3一改此前策略，其中64G版本3499元，128G版本3899元，国行3499元起。"}
+    s = GroundingSettings()
+    listed = "iPhone SE 3国行各版本价格如下[1]：\n1. 64GB：3499元\n2. 128GB：3899元"
+    assert check_grounding(listed, given, None, s).ok
+    assert not check_grounding(listed.replace("3899", "3999"), given, None, s).ok
+    assert check_grounding("iPhone SE 3国行版3499元起[1]。", given, None, s).ok  # 国行版 names 国行
+
+
+def test_a_total_of_two_grounded_figures_is_arithmetic() -> None:
+    given = {1: "首届会议在巴西里约热内卢举行。来自拉美32个国家和欧盟15国家的元首或政府首脑通过了声明。"}
+    s = GroundingSettings()
+    assert check_grounding("首届会议共有47个国家（拉美32国、欧盟15国）的首脑参加[1]。", given, None, s).ok
+    assert not check_grounding("首届会议共有50个国家（拉美32国、欧盟15国）的首脑参加[1]。", given, None, s).ok
+
+
+def test_an_organisation_jieba_cuts_into_words_must_be_named() -> None:
+    from rag.components.llm.grounding import organisations
+
+    assert organisations("并建议它们与国家数据局合作建设行业数据集") == ["国家数据局"]
+    given = {1: "希望更多的大模型企业关注数据工程，数据科学。借助国家发展数据要素的重大契机形成竞争优势。"}
+    s = GroundingSettings()
+    assert check_grounding("他希望大模型企业关注数据工程和数据科学，形成竞争优势[1]。", given, None, s).ok
+    bad = check_grounding("他希望大模型企业关注数据工程，并与国家数据局合作形成竞争优势[1]。", given, None, s)
+    assert not bad.ok and any("国家数据局" in p for p in bad.problems)
+
+
+def test_a_comparisons_base_period_is_not_the_figures_period() -> None:
+    given = {1: "2022年我国经济首季报出炉。一季度，我国GDP同比增长4.8%，增速高于2021年四季度0.8个百分点。"}
+    ok = check_grounding("2022年第一季度GDP同比增长4.8%，比上一季度的增速快了0.8个百分点[1]。", given, None,
+                         GroundingSettings())
+    assert ok.ok, ok.problems

@@ -144,3 +144,28 @@ def test_chunks_are_verbatim_passages_of_the_shared_data(rows: list[dict]) -> No
                 assert src.split("#", 1)[0].startswith("real_docs/"), r["id"]
     keys = {c["text"] for r in rows if r["origin"] == "real_docs" for c in r["chunks"]}
     assert keys <= {bp.real_doc_chunks(k)[0]["text"] for k in bp.REAL_DOCS}
+
+
+HOLDOUT = SET.with_name("grounding_holdout.jsonl")
+
+
+def test_the_holdout_set_is_new_balanced_and_covers_every_style(rows: list[dict]) -> None:
+    held = [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = {r["question"] for r in held}
+    assert len(held) >= 80 and len(questions) >= 16
+    assert not questions & {r["question"] for r in rows}  # no question of the main set
+    good = sum(r["good"] for r in held)
+    assert abs(2 * good - len(held)) <= 4
+    assert {r["style"] for r in held} == GOOD_STYLES | BAD_STYLES
+    assert {r["origin"] for r in held} == ORIGINS
+    assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in held)
+    assert len({r["id"] for r in held}) == len(held)
+
+
+def test_the_dev_set_asks_questions_of_neither_other_set(rows: list[dict]) -> None:
+    dev = [json.loads(line) for line in SET.with_name("grounding_dev.jsonl").read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    held = [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = {r["question"] for r in dev}
+    assert len(dev) >= 30 and not questions & ({r["question"] for r in rows} | {r["question"] for r in held})
+    assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in dev)

@@ -40,13 +40,22 @@ _CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
 _PCT_CN = re.compile(rf"(百|千)分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
 _ARABIC = re.compile(
-    r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
-    r"(万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百|[wWkK](?![A-Za-z]))?\s*(%|‰|元|块|圆|角|毛|厘)?"
+    # a number right after a Latin word and a space is part of a name (iPhone SE 3, Model 3), not a quantity
+    r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(?<![A-Za-z]\s)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*"
+    # 20余万, 3000多亿: an approximate multiple
+    r"(?:[余多](?=\s*(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)))?\s*"
+    r"(万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百|[wWkK](?![A-Za-z]))?\s*"
+    # money units, not the start of another word (89厘米 is a length, 毛利率 a margin, 角度 an angle)
+    r"(%|‰|元|块(?![头状])|圆(?![形满])|角(?![度色落])|毛(?![利巾])|厘(?![米])|)"
     r"(?!\d)"
 )
 _CN_RUN = re.compile(rf"[{_CN_NUM}]+(?:点[零〇一二两三四五六七八九]+)?")
 # Latin letters right after a number make it part of a name (GPT-4o, 70B), not a quantity; units are fine.
-_UNIT_WORDS = re.compile(r"^(?:tokens?|tok|GB|MB|TB|KB|km|kg|mm|cm|ms|s|h|x|倍)", re.I)
+_UNIT_WORDS = re.compile(r"^(?:tokens?|tok|GB|MB|TB|KB|[GMTK](?![A-Za-z])|km|kg|mm|cm|ms|s|h|x|倍)", re.I)
+
+
+#: a money unit's character starting another word (九十厘米, 五毛利)
+_NOT_MONEY = re.compile(r"块[头状]|圆[形满]|角[度色落]|毛[利巾]|厘米")
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,7 @@ class Quantity:
 
     text: str
     start: int
-    kind: str  # number | percent | money | date
+    kind: str  # number | percent | money | date | era (a century or decade: value..raw are its years)
     value: float = 0.0
     raw: float = 0.0  # the figure before a money unit was applied (0.8 for 0.8厘)
     precision: float = 0.5  # half of the last written digit's place, in the units of `value`
@@ -91,6 +100,27 @@ def cn_to_number(text: str) -> float | None:
     return total + section + (digit or 0)
 
 
+_ERA = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*世纪(初|末|中叶|上半叶|下半叶)?|"
+                  r"(\d{4}|\d0|[一二三四五六七八九]十)\s*年代(初|末|中期)?")
+
+
+def _era_span(m: re.Match[str]) -> tuple[int, int] | None:
+    """The years a century or decade covers (十九世纪 1801-1900, 七十年代 1970-1979); None if not one."""
+    if m.group(1):
+        n = int(m.group(1)) if m.group(1).isdigit() else cn_to_number(m.group(1))
+        if not n or not 1 <= n <= 21:
+            return None
+        return int(n - 1) * 100 + 1, int(n) * 100
+    d = m.group(3)
+    n = int(d) if d.isdigit() else cn_to_number(d)
+    if n is None:
+        return None
+    n = int(n)
+    if n < 100:  # 七十年代, 70年代: of the 1900s
+        n += 1900
+    return (n, n + 9) if n % 10 == 0 else None
+
+
 def _approx(text: str, start: int, end: int) -> bool:
     return bool(_APPROX.search(text[max(0, start - 4) : start]) or _APPROX_AFTER.match(text[end : end + 3]))
 
@@ -112,6 +142,11 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
         for i in range(a, b):
             taken[i] = True
 
+    for m in _ERA.finditer(t):  # 十九世纪末, 19世纪, 七十年代, 1970年代: a span of years
+        span = _era_span(m)
+        if span is not None:
+            take(m.start(), m.end())
+            out.append(Quantity(m.group(0), m.start(), "era", float(span[0]), float(span[1])))
     for rx, fields in ((_DATE_FULL, "ymd"), (_DATE_YM, "ym"), (_DATE_MD, "md"), (_DATE_Y, "y"),
                        (_DATE_SLASH, "md"), (_DATE_M, "m"), (_DATE_D, "d")):
         for m in rx.finditer(t):
@@ -168,7 +203,8 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             value = raw * _MONEY[unit]
             prec *= _MONEY[unit]
         take(m.start(), m.end())
-        out.append(Quantity(m.group(0).strip(), m.start(), kind, value, raw, prec, _approx(t, m.start(), m.end())))
+        approx = _approx(t, m.start(), m.end()) or bool(re.search(r"\d\s*[余多]", m.group(0)))
+        out.append(Quantity(m.group(0).strip(), m.start(), kind, value, raw, prec, approx))
     for m in _CN_RUN.finditer(t):
         s = m.group(0)
         if not free(m.start(), m.end()) or s in ("万", "亿", "千") or (s in ("万亿", "千万", "百万") and not (
@@ -185,10 +221,12 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             continue
         if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):
             continue
+        if t[m.end() : m.end() + 2] == "季度":  # 一季度, 四季度 name a quarter, not a count
+            continue
         v = cn_to_number(s)
         if v is None:
             continue
-        unit = nxt if nxt in _MONEY else ""
+        unit = nxt if nxt in _MONEY and not _NOT_MONEY.match(t[m.end() : m.end() + 2]) else ""
         end = m.end() + len(unit)
         kind, value = ("money", v * _MONEY[unit]) if unit else ("number", v)
         take(m.start(), end)
@@ -209,6 +247,12 @@ def _close(a: float, b: float, a_prec: float, b_prec: float, approx: bool) -> bo
 
 def same_quantity(claim: Quantity, source: Quantity) -> bool:
     """Whether `source` (from the passage) states the quantity `claim` (from the answer) states."""
+    if claim.kind == "era" or source.kind == "era":  # a period holds the years within it
+        if claim.kind == "era" and source.kind == "era":
+            return claim.value == source.value and claim.raw == source.raw
+        if claim.kind == "era" and source.kind == "date" and source.date[0] is not None:
+            return claim.value <= source.date[0] <= claim.raw
+        return False
     if claim.kind == "date" or source.kind == "date":
         if claim.kind == "date" and source.kind == "date":
             return all(c is None or s is None or c == s for c, s in zip(claim.date, source.date, strict=True)) \

@@ -1,7 +1,8 @@
 """Citation markers as Chinese LLMs write them, parsed and normalised to `[n]` (what the UI links).
 
 Shapes: `[1]`, `[1][2]`, `[1,2]`, `[1、2]`, `[1-3]`, `[1–3]`, `【1】`, `［1］`, `^[1]`, `[^1]`, `[citation:1]`,
-`(资料1)`, `（资料2）`, `[资料1]`, `[来源1]`, `【文档1、2】`, `[1, 资料3]`. Round brackets count only with a label
+`(资料1)`, `（资料2）`, `[资料1]`, `[来源1]`, `【文档1、2】`, `[1, 资料3]`, `[1†source]`, `<sup>1</sup>`,
+and a source named in words (`据资料1，…`, normalised to `据资料[1]`). Round brackets count only with a label
 (资料/来源/…), since `（1）` is usually a list number. Written by hand: no library parses these shapes.
 """
 
@@ -21,13 +22,25 @@ _SEP = r"\s*(?:[,，、;；/]|和|及|与|\]\s*\[)\s*"
 _RANGE = r"\s*[-–—~～至到]\s*"
 _ITEM = rf"(?:{_LABEL}\s*[:：#]?\s*)?{_NUM}(?:{_RANGE}(?:{_LABEL}\s*[:：#]?\s*)?{_NUM})?"
 _ITEMS = rf"{_ITEM}(?:{_SEP}{_ITEM})*"
-_SQUARE = rf"\^?[\[【［〔]\s*\^?\s*(?P<sq>{_ITEMS})\s*[\]】］〕]"
+# a source note after the number (`[1†source]`, `【3†L1-L8】`, as some chat front-ends write) is part of it
+_NOTE = r"(?:\s*†[^\]】］〕\n]{0,20})?"
+_SQUARE = rf"\^?[\[【［〔]\s*\^?\s*(?P<sq>{_ITEMS}){_NOTE}\s*[\]】］〕]"
 _ROUND = rf"[(（]\s*(?:见|据|引自|出自)?\s*(?P<rd>{_LABEL}\s*[:：#]?\s*{_ITEMS})\s*[)）]"
+# superscripts: `<sup>1</sup>`, `<sup>[1]</sup>` (`^1^` is left alone: 2^10^ is a power)
+_SUP = rf"<sup>\s*\[?(?P<hs>{_ITEMS})\]?\s*</sup>"
+# a source named in words: 据资料1，… / 根据文档2 / 参见材料3 (the label stays, the number becomes a marker)
+_MENTION_LABEL = r"(?:参考资料|资料|文档|材料|来源|片段)"
+_MENTION = (rf"(?:(?<=据)|(?<=根据)|(?<=依据)|(?<=参考)|(?<=参见)|(?<=见)|(?<=按照)){_MENTION_LABEL}"
+            rf"\s*(?P<mn>{_NUM}(?:\s*[、,，和及]\s*{_NUM})*)(?!\d|[.．]\d)")
 #: one marker of any supported shape
-MARKER = re.compile(rf"{_SQUARE}|{_ROUND}", re.I)
+MARKER = re.compile(rf"{_SQUARE}|{_ROUND}|{_SUP}|{_MENTION}", re.I)
 _NUM_RE = re.compile(r"\d+")
+_PARTIAL_LABEL = r"(?:参考?资?料?|资料?|文档?|材料?|来源?|片段?)"
+#: the end of a streamed buffer that may yet become a source named in words (据, 根据资, 据资料1)
+_MENTION_TAIL = re.compile(rf"(?:(?:根据?|依据?|据|参[考见]?|见|按照?){_PARTIAL_LABEL}?|{_PARTIAL_LABEL})"
+                           rf"(?:\s*\d{{1,2}}(?:\s*[、,，和及]\s*\d{{0,2}})*)?\s*$")
 _RANGE_RE = re.compile(rf"({_NUM}){_RANGE}(?:{_LABEL}\s*[:：#]?\s*)?({_NUM})", re.I)
-_OPENERS = "[【［〔(（^"
+_OPENERS = "[【［〔(（^<"
 
 
 def numbers_of(body: str) -> list[int]:
@@ -47,7 +60,7 @@ def numbers_of(body: str) -> list[int]:
 
 
 def _body(m: re.Match[str]) -> str:
-    return m.group("sq") if m.group("sq") is not None else m.group("rd")
+    return next(m.group(k) for k in ("sq", "rd", "hs", "mn") if m.group(k) is not None)
 
 
 def markers_in(text: str) -> list[int]:
@@ -70,7 +83,10 @@ def normalise_markers(text: str) -> str:
 
     def one(m: re.Match[str]) -> str:
         nums = list(dict.fromkeys(numbers_of(_body(m))))
-        return "".join(f"[{n}]" for n in nums) if nums else m.group(0)
+        if not nums:
+            return m.group(0)
+        label = re.match(_MENTION_LABEL, m.group(0)) if m.group("mn") is not None else None
+        return (label.group(0) if label else "") + "".join(f"[{n}]" for n in nums)
 
     return MARKER.sub(one, text)
 
@@ -99,12 +115,28 @@ class MarkerStream:
         return normalise_markers(out) if out else ""
 
     def _safe_cut(self, buf: str) -> int:
-        # cut before the earliest opener in the tail that is not yet followed by a closer
+        # cut before the earliest opener in the tail that may start a marker not yet closed (one that is part
+        # of a complete marker, such as the closing ^ of ^2^, starts nothing)
         start = max(0, len(buf) - self.HOLD)
+        covered = {i for m in MARKER.finditer(buf) for i in range(m.start(), m.end())}
         for i in range(start, len(buf)):
-            if buf[i] in _OPENERS and not re.search(r"[\]】］〕)）]", buf[i:]):
+            ch = buf[i]
+            if ch not in _OPENERS or i in covered:
+                continue
+            rest = buf[i:]
+            if ch == "<":
+                if "<sup>".startswith(rest[:5]) or (rest.startswith("<sup>") and "</sup>" not in rest):
+                    return i
+            elif ch == "^":  # only ^[1] starts with ^
+                if rest == "^" or (rest.startswith("^[") and "]" not in rest):
+                    return i
+            elif not re.search(r"[\]】］〕)）]", rest[1:]):
                 return i
-        # everything is closed; still hold a trailing `^` or a closer that a `[`/`^` may follow... nothing to hold
+        # a source named in words may still be growing (据 -> 据资料 -> 据资料1 -> 据资料1、2): hold it, with the
+        # word before it that decides whether it is one (据/根据/参考…)
+        tail = _MENTION_TAIL.search(buf)
+        if tail and tail.start() >= start and tail.start() not in covered:
+            return tail.start()
         return len(buf)
 
 

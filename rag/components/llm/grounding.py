@@ -72,7 +72,8 @@ _REFUSAL_RES = (
     re.compile(rf"{_NEG}.{{0,6}}?(?:从|根据|依据|基于|在).{{0,16}}?{_SOURCE}.{{0,20}}?{_WHAT}"),
     re.compile(r"(?:无法回答|无从得知|不得而知|无法得知|无从判断|无法判断|无法确定|无法给出|无法提供|未能找到|没有找到|"
                r"未找到|找不到|查无|暂无相关|没有相关|没有关于|未提及|没有提及|未提到|没有提到|未涉及|没有涉及|并未说明|"
-               r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围)"),
+               r"没有说明|未说明|未披露|没有披露|未给出|没有给出|不足以回答|超出了?.{0,6}范围|"
+               r"(?:暂未|尚未|未能?|没有|并未)(?:检索|查询|搜索|查找|查)到)"),
     re.compile(r"\b(?:not (?:mentioned|provided|found|stated|included)|does(?: not|n't) (?:mention|contain|say|"
                r"provide|include|cover|specify|state|give)|cannot (?:be )?(?:answer|determine|found)|"
                r"no (?:relevant )?information|(?:is|are) not (?:available|given|specified))\b", re.I),
@@ -80,7 +81,9 @@ _REFUSAL_RES = (
 _APOLOGY = re.compile(r"^(?:抱歉|很抱歉|对不起|非常抱歉|遗憾|很遗憾|sorry)")
 #: advice and courtesy around an answer (建议查阅官网…, 希望对您有帮助): they state no fact about the topic
 _META = re.compile(r"^(?:建议|如需|如果您?需要|如您|若需|希望|欢迎|请参阅|请查阅|可以查阅|您可以|如有|"
-                   r"以上(?:信息|内容|回答|就是)|以上(?:数据|资料|信息|内容)?均?(?:见|来自|出自|引自|摘自|参考|援引)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情))")
+                   r"以上(?:信息|内容|回答|就是)|以上(?:数据|资料|信息|内容)?均?(?:见|来自|出自|引自|摘自|参考|援引)|仅供参考|注[:：]|备注|需要注意的是[,，]?(?:以上|上述)|更多(?:信息|详情)|"
+                   # a closing line naming the source (数据来源：资料[1], 出处：[2]) states nothing itself
+                   r"(?:数据|资料|信息)?(?:来源|出处)(?:于|自)?[:：]?\s*(?:资料|文档|材料|参考资料)?$|参考(?:资料|文献)?[:：]\s*$)")
 
 # ---- entities -----------------------------------------------------------------------------------------------
 _ENTITY_FLAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
@@ -90,6 +93,9 @@ _GENERIC = frozenset(
     "ai api apis llm llms aigc gpu gpus cpu app apps it ceo cto cfo b c tob toc saas paas iaas token tokens gdp cpi "
     "ppi pdf ppt ok vs etc q1 q2 q3 q4 h1 h2 ip ui ux sdk ar vr xr pc tv id kpi roi".split()
 )
+#: one-character offices that end an organisation's name, and the tags of the words before them
+_ORG_HEADS = frozenset("局 部 司 处 厅 署 委 办 院".split())
+_ORG_PARTS = ("n", "nt", "ns", "nz", "vn", "j")
 _LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*(?![A-Za-z0-9])")
 #: a ns/nz word more frequent than this in jieba's dictionary is a common word, not a name
 _COMMON_FREQ = 50
@@ -271,6 +277,34 @@ _SUBJECT_TAGS = ("n", "nz", "nt", "nr", "nrt", "nrfg", "ns", "eng", "vn", "j")
 _ADVERBS = frozenset("也 还 则 再次 随后 迅速 正式 已 已经 近日 今日 日前 首先 同样 率先 也已 亦 又 曾".split())
 
 
+def organisations(text: str) -> list[str]:
+    """Organisations jieba cuts into plain words: the nouns before a one-character office (国家+数据+局, 工信+部).
+    Only checked for presence in the cited chunks, not used to bind figures to entities."""
+    tagged = _tagged(_nfkc(strip_markers(text)))
+    found: list[str] = []
+    for i, (word, _flag) in enumerate(tagged):
+        if word not in _ORG_HEADS or i == 0:
+            continue
+        parts: list[str] = []
+        j = i - 1
+        while j >= 0 and len(parts) < 2 and len(tagged[j][0]) >= 2 and tagged[j][1].startswith(_ORG_PARTS) \
+                and tagged[j][0].lower() not in _GENERIC:
+            parts.insert(0, tagged[j][0])
+            j -= 1
+        if parts:
+            found.append("".join(parts) + word)
+    return list(dict.fromkeys(found))
+
+
+def _organisation_named_in(name: str, text: str) -> bool:
+    """An organisation is named by its whole name or its abbreviation (工信部 for 工业和信息化部), not by its
+    words scattered over the chunk (国家…数据 do not name 国家数据局)."""
+    low = _nfkc(text).lower()
+    if name.lower() in low:
+        return True
+    return _abbreviation_in(name.lower(), low)
+
+
 def subjects(text: str) -> list[str]:
     """Who acts in `text`: the run of nouns before a verb of announcing or saying, jieba's tags being too sparse
     for company and product names (字节跳动 is 字节/n + 跳动/vn)."""
@@ -293,20 +327,66 @@ def subjects(text: str) -> list[str]:
     return out
 
 
+#: generic heads after a name (国行版, 字节跳动公司, 腾讯方面): the name without them is the name
+_NAME_SUFFIX = re.compile(r"(?:版本?|款|型号?|系列|机型|方面|公司|集团|团队)$")
+
+
 def _named_in(name: str, text: str) -> bool:
     """`name` occurs in `text` (case-folded), or every jieba word of it does (腾讯混元 in 腾讯云…混元-lite)."""
     low = _nfkc(text).lower()
     n = name.lower()
     if n in low:
         return True
+    bare = _NAME_SUFFIX.sub("", n)
+    if bare != n and len(bare) >= 2 and bare in low:
+        return True
     parts = [p for p in re.split(r"[\s\-]+", n) if p]
     if len(parts) > 1 and all(p in low for p in parts):
         return True
     words = [w for w, _ in _tagged(name) if len(w.strip()) >= 2]
-    return len(words) > 1 and all(w.lower() in low for w in words)
+    if len(words) > 1 and all(w.lower() in low for w in words):
+        return True
+    return _abbreviation_in(n, low)
+
+
+def _abbreviation_in(n: str, low: str) -> bool:
+    """A Chinese abbreviation keeps the full name's characters in order (北京人艺 for 北京人民艺术剧院, 北大 for
+    北京大学): its first two characters as written, the rest within a span of twice its length."""
+    if 3 <= len(n) <= 6 and _CJK_RUN.fullmatch(n):
+        gaps = "".join(f"{re.escape(ch)}[\u4e00-\u9fff]{{0,3}}?" for ch in n[2:-1])
+        rx = re.compile(f"{re.escape(n[:2])}{gaps}[\u4e00-\u9fff]{{0,3}}?{re.escape(n[-1])}")
+        return any(len(m.group(0)) <= 2 * len(n) for m in rx.finditer(low))
+    return False
 
 
 # ---- the check ------------------------------------------------------------------------------------------------
+
+
+def _label_and_figures(text: str) -> bool:
+    """A list item or table row that is a short label and its figures (64GB：3499元, 体长：约89厘米): too few words
+    for bigram support to mean anything; its figures and names are checked by value instead."""
+    return len(_claim_units(text)) <= 3 and any(q.kind != "date" for q in quantities(text))
+
+
+_FUNCTION_CHARS = frozenset("的了是在和与及也都而就还将对把被从向为以等个这那其之并于或又且但则即所如该此有到着过中上下"
+                            "来去能会可要让使得地")
+
+
+def _content_chars(text: str) -> set[str]:
+    return {ch for run in _CJK_RUN.findall(text) for ch in run if ch not in _FUNCTION_CHARS}
+
+
+def noun_coverage(claim: str, evidence: str) -> float:
+    """Share of the claim's nouns (jieba n*, vn, j, Latin words) that the evidence writes, or half of whose
+    characters it has (价格 / 降价): a paraphrase re-words what the source names, an invention names new things."""
+    text = _nfkc(evidence).lower()
+    have = _content_chars(evidence)
+    nouns = [w for w, f in _tagged(_nfkc(strip_markers(claim)))
+             if len(w) >= 2 and not w[0].isdigit() and (f.startswith("n") or f in ("vn", "j", "eng"))]
+    if not nouns:
+        return 1.0
+    held = sum(w.lower() in text or 2 * len(_content_chars(w) & have) >= len(_content_chars(w)) for w in nouns)
+    return held / len(nouns)
 
 
 def _kind(sentence: str, next_line_is_list: bool | None) -> str:
@@ -317,7 +397,7 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "heading"
     if refusal_sentence(sentence):
         return "refusal"
-    if body.endswith((":", "：")) and not markers_in(sentence) and all(
+    if body.endswith((":", "：")) and all(
             q.kind == "date" or (q.kind == "number" and q.value <= 12 and not q.text[0].isdigit())
             for q in quantities(body)):  # a lead-in may name a date or count what follows (两种推盘…如下：)
         return "lead_in"
@@ -469,6 +549,7 @@ class _Evidence:
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
         self.text = "\n".join(texts)
+        self._heads = [t.strip().split("\n", 1)[0] for t in texts if "\n" in t.strip()]
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
         for k, s in enumerate(self.sents):
@@ -492,6 +573,11 @@ class _Evidence:
                 df[u] = df.get(u, 0) + 1
         n = max(len(self.clauses), 1)
         self._idf = {u: float(np.log(1 + n / d)) for u, d in df.items()}
+
+    def metric_context(self, k: int) -> str:
+        """Where what sentence k's figures measure is said: it, the sentence before, and the chunk's first line
+        (a table's header: 生产量 销售量 above the row 罐式集装箱 7,490 6,942)."""
+        return "\n".join([self.sents[k - 1] if k > 0 else "", self.sents[k], *self._heads])
 
     def weighted_recall(self, part: set[str], whole: set[str]) -> float:
         """Share of `part`'s weight (IDF over the chunk's clauses) that `whole` holds."""
@@ -599,7 +685,7 @@ def _respectively_misplaced(q: Quantity, body: str, holder_sents: Sequence[str])
 
 
 #: a year written as the base of a comparison (比2020年增加, 较2019年) is not the year a figure is of
-_BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较)\s*(?:于\s*)?$")
+_BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较|高于|低于|快于|慢于|多于|少于|超过|不及|对比)\s*(?:于\s*)?$")
 
 
 def _years(text: str) -> set[int]:
@@ -609,6 +695,74 @@ def _years(text: str) -> set[int]:
         if x.kind == "date" and x.date[0] is not None and not _BASE_YEAR.search(text[max(0, x.start - 4) : x.start]):
             out.add(x.date[0])
     return out
+
+
+#: parts of a year a figure may be of: a whole year, a half, a quarter, the first three quarters
+_PERIOD = re.compile(r"全年|年度|上半年|下半年|前三季度|(?:第)?([一二三四1-4])季度|[Qq]([1-4])|([Hh])([12])")
+
+
+_BASE_PERIOD = re.compile(r"(?:比|较|与|相比|较之|相较|高于|低于|快于|慢于|多于|少于|超过|不及|对比)\s*(?:于\s*)?"
+                          r"(?:\d{4}\s*年)?\s*(?:第)?$")
+
+
+def _periods(text: str) -> set[str]:
+    """The parts of a year `text` speaks of (全年 -> year, 第四季度/Q4 -> q4, 上半年/H1 -> h1)."""
+    out: set[str] = set()
+    for m in _PERIOD.finditer(text):
+        w = m.group(0)
+        before = text[max(0, m.start() - 10) : m.start()]
+        if re.search(r"[上下本每前后近]$", before) or _BASE_PERIOD.search(before):
+            continue  # 上一季度 is relative; 高于2021年四季度 is a comparison's base, not the figure's period
+        if w in ("全年", "年度"):
+            out.add("year")
+        elif w in ("上半年", "下半年"):
+            out.add("h1" if w[0] == "上" else "h2")
+        elif w == "前三季度":
+            out.add("q1-3")
+        elif m.group(1) or m.group(2):
+            d = m.group(1) or m.group(2)
+            out.add("q" + str("一二三四".index(d) + 1 if d in "一二三四" else d))
+        else:
+            out.add("h" + m.group(4))
+    return out
+
+
+#: words between a metric and its figure (净利润为, 销量达到, 总额约), not themselves the metric
+_LINK_TAIL = re.compile(r"(?:分别|合计|共计|总计|累计|高达|达到|达|约为|约|为|是|有|在|了|的|至|到|近|超过|逾|仅|只有|"
+                        r"已|已经|同比|环比|每人每年|每年|每人|全年|\s)+$")
+
+
+def _metric_before(body: str, q: Quantity) -> str:
+    """The content word right before figure `q` in its clause (净亏损 in 净亏损为20亿美元), '' when there is none."""
+    spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(body)]
+    start = next((a for a, b in spans if a <= q.start < b), 0)
+    head = _LINK_TAIL.sub("", body[start : q.start])
+    if not head or not _CJK_RUN.search(head[-1]):
+        return ""
+    words = [w for w, f in _tagged(head) if w.strip()]
+    if not words:
+        return ""
+    w, flag = words[-1], dict(_tagged(head)).get(words[-1], "")
+    if len(w) < 2 or not flag.startswith(("n", "vn")) or flag.startswith(("nr", "ns", "nt")) or w.lower() in _GENERIC:
+        return ""
+    return w
+
+
+def _says_metric(metric: str, text: str) -> bool:
+    """The text names the metric, or shares its characters (营收 for 营业收入, 降幅 for 下降; two of three)."""
+    t = _nfkc(text)
+    need = 1 if len(set(metric)) <= 2 else -(-2 * len(set(metric)) // 3)
+    return metric in t or sum(ch in t for ch in set(metric)) >= need
+
+
+def _other_time(ev: _Evidence, k: int, clause: str, claim_years: set[int], claim_periods: set[str]) -> bool:
+    """Whether passage clause `clause` (of sentence k) is about another year or part of a year than the claim;
+    a sentence without a period word is of the period of the sentences before it (其中，…交付量为…)."""
+    years = _years(clause) or _years(ev.sents[k])
+    periods = _periods(clause) or next(
+        (p for j in range(k, max(-1, k - 5), -1) if (p := _periods(ev.sents[j]))), set())
+    return bool(claim_years and years and years.isdisjoint(claim_years)) or bool(
+        claim_periods and periods and periods.isdisjoint(claim_periods))
 
 
 def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[float, int, str]], ev: _Evidence,
@@ -629,7 +783,7 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
 
 
 #: measure words that say what a count counts
-_COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户]")
+_COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户本册次轮]")
 
 
 def _measure_after(text: str, q: Quantity) -> str:
@@ -639,7 +793,7 @@ def _measure_after(text: str, q: Quantity) -> str:
 
 
 #: measure words that count the same kind of thing (5名 = 5位 = 5个 people; 3家 = 3个 companies)
-_COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款")
+_COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款", "本册部")
 
 
 def _measure_agrees(a: str, b: str) -> bool:
@@ -657,6 +811,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     for q in quantities(body):
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
+        if q.kind == "era":  # 十九世纪末, 七十年代: some year the passage states must fall in it
+            if not any(same_quantity(q, x) for x in ev.all_quantities):
+                problems.append(f"period {q.text} holds no year of the cited chunk(s)")
+            continue
         if q.kind == "date":
             values = {tuple(v if f is not None else None for v, f in zip(x.date, q.date, strict=True))
                       for x in ev.all_quantities if _covers(x, q)}
@@ -676,21 +834,31 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # how much of each chunk clause the claim's clause speaks of (a claim clause may merge several), words
         # that tell clauses apart (夏粮 vs 秋粮) weighing more than those they share (总产量, 亿斤)
         unit = _measure_after(body, q)
-        # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个)
+        # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个), nor a
+        # date's month or day (5款 is not 5月21日)
         scored = [(ev.weighted_recall(cu, context), k,
-                   [x for x in qs if not same_quantity(q, x) or _measure_agrees(unit, _measure_after(c, x))])
+                   [x for x in qs if not same_quantity(q, x) or (_measure_agrees(unit, _measure_after(c, x))
+                                                                 and not (unit and x.kind == "date"))])
                   for k, c, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            if not _relative_year(q, ev):
+            if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
                 problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
         top = max(sc for sc, _ in holders)
-        rival = max((sc for sc, _, qs in scored
+        # a clause about another year or period than the claim's is no rival (2021年…交付量超过93万辆, or 第四季度
+        # 交付量为405278辆, for a claim on 2022's 全年)
+        claim_years = _years(context_text) or _years(body[: q.start])
+        # a figure claimed for a year (2021年GDP增长…) is the whole year's, unless the claim names a part of it
+        claim_periods = _periods(context_text) or _periods(body[: q.start]) or ({"year"} if claim_years else set())
+
+        rival = max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                      if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
-                     and not any(same_quantity(q, x) for x in qs)), default=0.0)
+                     and not any(same_quantity(q, x) for x in qs)
+                     and not (q.kind != "date" and _other_time(ev, k, c, claim_years, claim_periods))),
+                    default=0.0)
         if rival - top >= settings.number_clause_margin and top < settings.number_clause_enough \
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
@@ -704,6 +872,20 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                                             settings.number_clause_margin):
             problems.append(f"number {q.text} is the passage's figure for another year")
             continue
+        # what the figure measures: the word right before it (净亏损为20亿美元) must be said, or its characters
+        # mostly written, in a passage sentence stating the figure (20亿美元收入 is no net loss)
+        metric = _metric_before(body, q)
+        if settings.check_figure_metric and q.kind != "date" and metric and not any(
+                _says_metric(metric, ev.metric_context(k)) for sc, k in holders
+                if sc >= top - settings.number_clause_margin):
+            problems.append(f"number {q.text} measures something other than {metric} in the chunk")
+            continue
+        # ...and the part of the year: a claim on 全年 given the passage's 第四季度 figure
+        if q.kind != "date" and claim_periods and all(
+                _other_time(ev, k, c, set(), claim_periods) for sc, k, c in holder_clauses
+                if sc >= top - settings.number_clause_margin):
+            problems.append(f"number {q.text} is the passage's figure for another part of the year")
+            continue
         # the names the figure's own clause speaks of (豆包…[1]；Kimi…[2] binds 125万 to 豆包, not to Kimi)
         clause = _clause_of(body, q)
         local = [n for n in claim_names if n.lower() in clause.lower()]
@@ -713,7 +895,93 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                         if sc >= top - settings.number_clause_margin]
             if contexts and all(ctx and not any(_same_entity(n, c) for n in known for c in ctx) for ctx in contexts):
                 problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
+    if settings.check_figure_pairs and not problems:
+        problems.extend(_swapped_figures(body, ev))
     return problems
+
+
+_CLAUSE_END = re.compile(r"[，,；;：:。！？\n]")
+
+
+def _segments(text: str, qs: Sequence[Quantity]) -> list[set[str]]:
+    """The words before each figure, back to the figure or the clause break before it (its label: 秋粮总产量为
+    before 760.64亿斤)."""
+    out, prev = [], 0
+    for q in qs:
+        seg = text[prev : q.start]
+        cut = [m.end() for m in _CLAUSE_END.finditer(seg)]
+        out.append(_claim_units(seg[cut[-1] :] if cut else seg))
+        prev = q.start + len(q.text)
+    return out
+
+
+def _unit_key(text: str, q: Quantity) -> tuple[str, str]:
+    """What a figure counts, for pairing like with like: its kind and the character after it (亿斤, 分, 人)."""
+    nxt = text[q.start + len(q.text) : q.start + len(q.text) + 1]
+    return q.kind, nxt if q.kind == "number" and _CJK_RUN.fullmatch(nxt or "-") else ""
+
+
+def _swapped_figures(body: str, ev: _Evidence) -> list[str]:
+    """Two like figures of a claim sentence bound to each other's labels: 夏粮548.20亿斤、秋粮760.64亿斤 where the
+    passage sentence stating both says 夏粮…760.64亿斤…秋粮…548.20亿斤 (or 四级425分、六级480分 for 四级480分、
+    六级425分). Each figure's label is what the claim says right before it; a passage sentence stating the
+    figure and a like figure of the claim pairs it with that other figure's label when the words right before
+    it name that label (two of its bigrams) and none of its own."""
+    all_qs = [q for q in quantities(body) if q.kind not in ("date", "era")]
+    problems: list[str] = []
+    groups: dict[tuple[str, str], list[Quantity]] = {}
+    for q in all_qs:
+        group = groups.setdefault(_unit_key(body, q), [])
+        if not any(same_quantity(q, o) or same_quantity(o, q) for o in group):  # 0.008元，即8厘: one figure twice
+            group.append(q)
+    for qs in groups.values():
+        if len(qs) < 2:
+            continue
+        labels = _segments(body, qs)
+        # words that name one figure's label alone (夏粮 vs 秋粮; 四级 vs 六级)
+        distinct = [lab - set().union(*(o for j, o in enumerate(labels) if j != i)) for i, lab in enumerate(labels)]
+        for i, q in enumerate(qs):
+            if not distinct[i]:
+                continue
+            verdicts = []
+            for sent in ev.sents:
+                sq = [x for x in quantities(sent, liberal=True) if x.kind not in ("date", "era")]
+                here = [x for x in sq if same_quantity(q, x)]
+                if not here or not any(same_quantity(o, x) for j, o in enumerate(qs) if j != i for x in sq):
+                    continue
+                for x in here:
+                    before = _segments(sent, [y for y in sq if y.start <= x.start])[-1]
+                    own = len(distinct[i] & before)
+                    other = max((len(distinct[j] & before) for j in range(len(qs)) if j != i), default=0)
+                    verdicts.append(own == 0 and other >= 2)
+            if verdicts and all(verdicts):
+                problems.append(f"number {q.text} is paired with another item's label in the chunk")
+    return problems
+
+
+def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
+    """Whether `q` is the difference or the sum of two other figures of the claim that the passage states
+    (比1905年消失的日本狼早十六年 beside 1889年; 47个国家 beside 拉美32国、欧盟15国): arithmetic on grounded
+    figures, not a new fact."""
+    if q.kind not in ("number", "money"):
+        return False
+    stated = [x for x in quantities(body) if x.start != q.start and x.kind != "era"
+              and any(same_quantity(x, y) for y in ev.all_quantities)]
+
+    def val(x: Quantity) -> float | None:
+        if x.kind == "date":
+            return float(x.date[0]) if x.date[0] is not None and x.date[1] is None else None
+        return x.value
+
+    for i, a in enumerate(stated):
+        for b in stated[i + 1 :]:
+            va, vb = val(a), val(b)
+            if va is None or vb is None or (a.kind == "date") != (b.kind == "date"):
+                continue
+            tol = max(q.precision, 1e-9)
+            if abs(abs(va - vb) - q.value) <= tol or (a.kind != "date" and abs(va + vb - q.value) <= tol):
+                return True  # a difference (早十六年) or a total (共47个国家：拉美32国、欧盟15国)
+    return False
 
 
 #: words of the refusal itself, not of what it says is missing
@@ -724,13 +992,35 @@ _REFUSAL_WORDS = frozenset(
 )
 
 
-def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str]) -> float:
+#: words naming the kind of value a refusal says is missing (收购金额, 具体时间): a sentence holding a value of
+#: that kind (a figure; a date) holds it, whatever it calls it
+_VALUE_WORDS = {
+    **dict.fromkeys("金额 数额 价格 数字 数值 数量 人数 规模 比例 比重 占比 增速 增幅 涨幅 降幅 多少".split(),
+                    "figure"),
+    **dict.fromkeys("时间 日期 年份 时候 哪一年 何时".split(), "date"),
+}
+
+
+def _holds_value(kind: str, sentence: str, asked: Sequence[Quantity]) -> bool:
+    """Whether the sentence states a value of `kind` (figure / date) that the question does not itself state."""
+    for q in quantities(sentence):
+        if any(same_quantity(q, a) for a in asked):
+            continue
+        if (kind == "date") == (q.kind == "date"):
+            return True
+    return False
+
+
+def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str], question: str = "") -> float:
     """Share of what the refusal says is missing (its content words, refusal vocabulary left out) that one given
-    sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战."""
+    sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战; a word
+    naming a kind of value (`没有说明收购金额`) is held by a sentence stating such a value (`以687亿美元收购`)."""
     from rag.components.tokenize import content_terms
 
     best = 0.0
-    sents = [_nfkc(x).lower() for t in given.values() for x in _chunk_sentences(_unwrap(t))]
+    asked = quantities(question, liberal=True) if question else []
+    asked_years = _years(question) | {y for c in refusals for y in _years(_body(c.text))}
+    sents = [_nfkc(x) for t in given.values() for x in _chunk_sentences(_unwrap(t))]
     for c in refusals:
         # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
         parts = [p for p in re.split(r"[，,；;]", _body(c.text)) if re.search(_NEG, p)] or [_body(c.text)]
@@ -738,7 +1028,12 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str])
         if len(terms) < 2:
             continue
         for sent in sents:
-            best = max(best, sum(t in sent for t in terms) / len(terms))
+            if asked_years and _years(sent) and not _years(sent) & asked_years:
+                continue  # about another year than the one asked (2023年 for 2022年全年营收)
+            low = sent.lower()
+            held = sum(t.lower() in low or (t in _VALUE_WORDS and _holds_value(_VALUE_WORDS[t], sent, asked))
+                       for t in terms)
+            best = max(best, held / len(terms))
     return best
 
 
@@ -767,7 +1062,7 @@ def check_grounding(
         if evidence is not None and evidence >= settings.strong_evidence:
             problems.append(f"refused although retrieval evidence is strong ({evidence:.2f})")
         elif settings.refusal_named_support < 1:
-            named = _refusal_named_support(content, given)
+            named = _refusal_named_support(content, given, question)
             if named >= settings.refusal_named_support:
                 problems.append(f"refused although a given sentence holds what the refusal says is missing "
                                 f"({named:.2f})")
@@ -798,15 +1093,21 @@ def check_grounding(
         c.lexical, best = ev.lexical(claim_text)
         if summary:  # a closing summary may merge what several chunks say
             c.lexical = max(c.lexical, _recall(_claim_units(claim_text), _word_units(ev.text)))
-        if c.lexical < settings.min_support:
+        if c.lexical < settings.min_support and _label_and_figures(claim_text):
+            pass  # 体长：约89厘米 — a label and its figures: the figures are what is checked (below)
+        elif c.lexical < settings.min_support:
             if method == "lexical+semantic" and c.lexical >= settings.min_support_semantic_floor:
                 pending_semantic.append((c, ev, body))
+            elif settings.min_noun_coverage is not None and c.lexical >= settings.noun_coverage_floor \
+                    and noun_coverage(claim_text, ev.text) >= settings.min_noun_coverage:
+                pass  # re-worded: every thing it names is the chunk's (its numbers and names still checked below)
             else:
                 c.problems.append(f"citation {list(known)} does not support the sentence (overlap {c.lexical:.2f}): "
                                   f"{short}")
         names = entities(body)
         if settings.check_entities:
             missing = [n for n in names if not _named_in(n, ev.text)]
+            missing += [n for n in organisations(body) if n not in missing and not _organisation_named_in(n, ev.text)]
             if missing:
                 c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
         if settings.check_numbers:
