@@ -204,3 +204,24 @@ def test_two_workers_share_one_daily_budget_and_one_key_limit(tmp_path, chroma_s
                 proc.terminate()
             for proc, _ in workers:
                 proc.wait(timeout=30)
+
+
+def test_a_rate_limit_store_that_does_not_answer_gives_503_not_500(tmp_path):
+    """Redis down: every keyed request gets a 503 naming the shared store (and Retry-After), never a bare 500."""
+    from fastapi.testclient import TestClient
+
+    from rag.app import create_app
+
+    s = make_settings(tmp_path)
+    s.shared_state.backend = "redis"
+    s.shared_state.url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    s.server.auth = "on"
+    s.server.api_keys = [API_KEY]
+    s.server.rate_limit_per_minute = 10
+    with TestClient(create_app(s, ui=False)) as client:
+        r = client.get("/documents", headers={"Authorization": f"Bearer {API_KEY}"})
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "shared_state_unavailable" and r.headers["retry-after"] == "5"
+        assert API_KEY not in r.text
+        health = client.get("/health")  # the process stays up and says which store is missing
+        assert health.status_code == 503 and health.json()["error"]["code"] == "shared_state_unavailable"

@@ -11,11 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
 
 OPEN_PATHS = {"/health", "/", "/favicon.ico"}
 UI_PREFIX = "/ui"
@@ -63,6 +68,26 @@ async def _reply(send: Callable, status: int, detail: str, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
+async def reply_error(send: Callable, exc: RagError) -> None:
+    """A known error raised inside a middleware, as the app's handler would answer it (the handlers of
+    `create_app` run inside the routes, so an error raised out here would otherwise be a bare 500)."""
+    body = json.dumps({"error": exc.to_dict(), "detail": str(exc)}, ensure_ascii=False).encode()
+    raw = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    if exc.status == 503:
+        raw.append((b"retry-after", b"5"))
+    await send({"type": "http.response.start", "status": exc.status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def limiter_wait(limiter: RateLimiter, who: str) -> float | RagError | None:
+    """The limiter's answer, or the error of a shared store that does not answer (Redis down: 503, not 500)."""
+    try:
+        return limiter.retry_after(who)
+    except RagError as exc:
+        log.warning("rate limit store unavailable: %s", exc)
+        return exc
+
+
 class GuardMiddleware:
     """Checks the Bearer key and the caller's rate of every HTTP request (body sizes are rag/api/body_limit.py's,
     which runs before this, outermost)."""
@@ -93,7 +118,10 @@ class GuardMiddleware:
                 return
             # Routes read it (request.state.key_fingerprint) for the key's knowledge-base scope (rag/api/scopes.py).
             scope.setdefault("state", {})["key_fingerprint"] = fingerprint
-            wait = self.limiter.retry_after(fingerprint)
+            wait = limiter_wait(self.limiter, fingerprint)
+            if isinstance(wait, RagError):
+                await reply_error(send, wait)
+                return
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
                 await _reply(send, 429, f"rate limit of {self.limiter.per_minute} requests per minute per key "

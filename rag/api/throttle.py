@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 
-from rag.api.guard import OPEN_PATHS, RateLimiter, key_matches
+from rag.api.guard import OPEN_PATHS, RateLimiter, key_matches, limiter_wait, reply_error
+from rag.errors import RagError
 
 LOGIN_PATHS = ("/ui/login",)
 # Event calls of the UI: what a script hammering the UI posts (page assets and heartbeats are not counted).
@@ -164,7 +165,10 @@ class ThrottleMiddleware:
                 return
         if path.startswith(UI_CALLS) and scope.get("method") == "POST":
             fingerprint = self._fingerprint(headers)
-            wait = self.limiter.retry_after(fingerprint) if fingerprint else None
+            wait = limiter_wait(self.limiter, fingerprint) if fingerprint else None
+            if isinstance(wait, RagError):
+                await reply_error(send, wait)
+                return
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
                 await _reply(send, 429, f"rate limit of {self.limiter.per_minute} requests per minute per key "
