@@ -15,11 +15,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from eval.datasets import EvalQuestion, EvalSet, load
+from eval.groups import group_relevance, ranked_groups
 from eval.metrics import evaluate_rankings
 from rag.components.embedders import Embedder, build_embedder
 from rag.container import Services
 from rag.services.extractive import ExtractiveAnswerer
 from rag.services.library import Library
+from rag.services.query_plan import QueryPlanner
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
 from rag.types import Document, Filters, Hit
@@ -37,8 +39,9 @@ class EvalIndex:
     data: EvalSet
     index_seconds: float
 
-    def retriever(self, fusion: str | None = None, rerank: bool = False) -> RetrieveService:
-        """The configured retrieval, or (with `fusion`) a plain ablation: that fusion without the evidence stage."""
+    def retriever(self, fusion: str | None = None, rerank: bool = False) -> RetrieveService | QueryPlanner:
+        """The configured retrieval with the query stages answers use (sub-queries, near-duplicate collapse,
+        recency), or (with `fusion`) a plain ablation: that fusion without the evidence stage or the stages."""
         s = self.settings.retrieval.model_copy(deep=True)
         if fusion:
             s.fusion = fusion  # type: ignore[assignment]
@@ -48,7 +51,8 @@ class EvalIndex:
             from rag.components.reranker import build_reranker
 
             reranker = build_reranker(self.settings.rerank)
-        return RetrieveService(self.library, s, reranker=reranker)
+        plain = RetrieveService(self.library, s, reranker=reranker)
+        return plain if fusion else QueryPlanner(plain, self.settings.query_plan)
 
 
 def eval_embedder(settings: Settings, cache: bool | str | Path = True) -> Embedder:
@@ -161,10 +165,16 @@ def _retrieval_metrics(index: EvalIndex, fusion: str | None, rerank: bool, progr
     questions = index.data.questions
     rankings: list[list[str]] = []
     started = time.perf_counter()
+    relevant: list[set[str]] = []
+    s = retriever.settings
     for q in tqdm(questions, desc=label, unit="q", disable=not progress, leave=False):
-        rankings.append(ranked_docs(retriever, q.question))
+        # ranked_docs' depth, with near-duplicate copies counted as their story (eval/groups.py)
+        hits = retriever.retrieve(q.question, top_k=max(s.candidates, s.top_k))
+        ranked, rel = group_relevance(ranked_groups(hits, DEPTH), q.relevant)
+        rankings.append(ranked)
+        relevant.append(rel)
     elapsed = time.perf_counter() - started
-    out = evaluate_rankings(rankings, [q.relevant for q in questions])
+    out = evaluate_rankings(rankings, relevant)
     out["query_ms_mean"] = round(1000 * elapsed / max(len(questions), 1), 1)
     return out
 

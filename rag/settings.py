@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rag.settings_llm import LLMSettings
+from rag.settings_query import QueryPlanSettings
 
 DEFAULT_SETTINGS_FILE = Path(__file__).with_name("default_settings.yaml")
 
@@ -153,6 +154,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     shared_state: SharedStateSettings = Field(default_factory=SharedStateSettings)
+    query_plan: QueryPlanSettings = Field(default_factory=QueryPlanSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,30 @@
+"""Settings of the query stages around retrieval (the `query_plan:` section): sub-queries, near-duplicate
+collapse, recency (rag/services/query_plan.py)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SubquerySettings(BaseModel):
+    enabled: bool = Field(True, description="split questions about several things and cover every part")
+    max_parts: int = Field(4, ge=2, le=8, description="sub-queries at most (each is one more retrieval)")
+
+
+class NearDupSettings(BaseModel):
+    enabled: bool = Field(True, description="collapse copies of one story from several outlets into one hit")
+    threshold: float = Field(0.5, gt=0, le=1, description="Jaccard of character shingles that makes a copy")
+    shingle: int = Field(5, ge=2, le=10, description="characters per shingle")
+
+
+class RecencySettings(BaseModel):
+    enabled: bool = Field(True, description="prefer later document dates when the question asks for the latest")
+    weight: float = Field(0.3, ge=0, le=2, description="bonus of the newest hit over the normalised score")
+    half_life_days: float = Field(30.0, gt=0, description="days older than the newest that halve the bonus")
+    top_n: int = Field(10, ge=2, description="leading hits re-ordered")
+
+
+class QueryPlanSettings(BaseModel):
+    subqueries: SubquerySettings = Field(default_factory=SubquerySettings)
+    near_dup: NearDupSettings = Field(default_factory=NearDupSettings)
+    recency: RecencySettings = Field(default_factory=RecencySettings)
