@@ -13,8 +13,8 @@ class SubquerySettings(BaseModel):
 
 class NearDupSettings(BaseModel):
     enabled: bool = Field(True, description="collapse copies of one story from several outlets into one hit")
-    threshold: float = Field(0.5, gt=0, le=1, description="Jaccard of character shingles that makes a copy")
-    shingle: int = Field(5, ge=2, le=10, description="characters per shingle")
+    threshold: float = Field(0.4, gt=0, le=1, description="Jaccard of two chunks' clause sets that makes a copy")
+    min_clause: int = Field(6, ge=2, le=40, description="characters a clause needs to count")
 
 
 class RecencySettings(BaseModel):

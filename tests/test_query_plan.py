@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from eval.groups import group_relevance, ranked_groups
-from rag.services.near_dup import NearDupCollapser, jaccard, shingles
+from rag.services.near_dup import NearDupCollapser, clauses, jaccard, shingles
 from rag.services.recency import asks_for_latest, prefer_recent
 from rag.services.subqueries import merge_covering, split_question
 from rag.types import Chunk, Citation, Hit
@@ -90,16 +90,20 @@ WIRE = ("新华社北京8月1日电 国家防总办公室、应急管理部1日�
         "部署重点地区防汛抢险救援工作。国家防总决定将河北防汛应急响应提升至二级，并派出工作组协助指导。")
 
 
-def test_shingles_fold_width_and_punctuation():
+def test_clauses_and_shingles_fold_width_and_punctuation():
+    assert clauses("ＰＭＩ为４９．３％，环比上升０．３个百分点。") == clauses("PMI为49.3%, 环比上升0.3个百分点")
+    assert clauses("PMI为49.3%，环比上升0.3个百分点") == {"pmi为49.3%", "环比上升0.3个百分点"}
     assert shingles("ＡＢＣ，一二三四五") == shingles("abc一二三四五")
-    assert jaccard(shingles(WIRE), shingles(WIRE + "（责任编辑：王某）")) > 0.9
-    assert jaccard(shingles(WIRE), shingles("台风卡努预计11日夜间移入我国东北地区，黄海北部风力可达7级。")) < 0.05
+    other = "台风卡努预计11日夜间移入我国东北地区，黄海北部风力可达7级。"
+    for sig in (clauses, shingles):
+        assert jaccard(sig(WIRE), sig(WIRE + "（责任编辑：王某）")) > 0.7
+        assert jaccard(sig(WIRE), sig(other)) < 0.05
 
 
 def test_collapse_keeps_the_best_ranked_copy_and_counts_the_others():
     copy = "来源：某日报 " + WIRE.replace("1日组织", "1日上午组织")
     hits = [hit("x", WIRE, 3.0), hit("y", "台风卡努预计11日夜间移入我国东北地区。", 2.0), hit("z", copy, 1.0)]
-    out = NearDupCollapser(0.5).collapse(hits)
+    out = NearDupCollapser().collapse(hits)
     assert [h.chunk.doc_id for h in out] == ["x", "y"]
     assert out[0].duplicate_doc_ids == ["z"] and out[1].duplicate_doc_ids == []
 

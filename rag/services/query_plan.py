@@ -39,7 +39,7 @@ class QueryPlanner:
         self.inner = inner
         self.plan_settings = settings or QueryPlanSettings()
         nd = self.plan_settings.near_dup
-        self.collapser = NearDupCollapser(nd.threshold, nd.shingle) if nd.enabled else None
+        self.collapser = NearDupCollapser(nd.threshold, nd.min_clause) if nd.enabled else None
 
     @property
     def settings(self):  # the retrieval settings, as on RetrieveService (evals read candidates and top_k)

@@ -22,7 +22,8 @@ from rag.components.tokenize import content_terms
 from rag.types import Hit
 
 # Words that ask: a clause holding one is a question of its own.
-_QUESTION_WORDS = ("什么", "多少", "哪些", "哪个", "哪里", "哪儿", "哪位", "哪家", "哪天", "哪年", "哪一", "哪",
+_QUESTION_WORDS = ("什么", "多少", "多久", "多长", "多大", "多高", "多远", "几时", "哪些", "哪个", "哪里", "哪儿",
+                   "哪位", "哪家", "哪天", "哪年", "哪一", "哪",
                    "谁", "几", "何时", "何地", "何处", "为何", "如何", "怎么", "怎样", "是否", "有没有", "是不是",
                    "吗")
 _QUESTION_RE = re.compile("|".join(map(re.escape, _QUESTION_WORDS)))
@@ -56,13 +57,13 @@ def _tags(text: str) -> tuple[tuple[str, str], ...]:
 
 
 def asks(text: str) -> bool:
-    """Whether a clause holds a question word (by jieba's cut, so 何况 or 几乎 do not count)."""
+    """Whether a clause holds a question word (by jieba's cut, so 几乎 or 何况 do not count)."""
     for word, flag in _tags(text):
-        if word in ("几乎", "几经", "何况", "如何是好"):
+        if word in ("几乎", "几经", "何况", "谁知", "无论如何"):
             continue
-        if _QUESTION_RE.fullmatch(word) or (flag in ("r", "ry", "rys", "ryv") and _QUESTION_RE.search(word)):
+        if any(w in word for w in ("什么", "多少", "哪", "谁")) or _QUESTION_RE.fullmatch(word):
             return True
-        if word.startswith("哪") or word in ("几个", "几项", "几次", "几级", "几位", "多少个"):
+        if word.startswith(("几", "多久", "多长", "何")) and flag in ("m", "mq", "q", "r", "ry", "t", "d"):
             return True
     return False
 
@@ -88,7 +89,14 @@ def _clauses(question: str) -> list[str]:
     """The question cut into clauses that each ask something (one clause when it is a single question)."""
     pieces: list[str] = []
     for sentence in _HARD_END.split(question):
-        pieces += [p.strip() for p in _SOFT_SPLIT.split(sentence) if p.strip()]
+        for piece in _SOFT_SPLIT.split(sentence):
+            # 、 joins two questions when both sides ask and are long (…几个中心城区、防东铁路的设计时速是多少),
+            # not a list of short ones (多少人遇难、多少人被困 shares its subject)
+            sides = [x.strip() for x in piece.split("、")]
+            if len(sides) == 2 and all(len(x) >= 8 and asks(x) for x in sides):
+                pieces += sides
+            elif piece.strip():
+                pieces.append(piece.strip())
     out: list[str] = []
     pending = ""  # framing clauses (在…情况下, 为了…) waiting for the question they frame
     for n, piece in enumerate(pieces):
@@ -148,7 +156,7 @@ def _coordination(clause: str) -> list[str]:
         right.append(w)
         j += 1
     rest = "".join(w for w, _ in tokens[j:])
-    right_text = "".join(right)
+    right_text = re.sub(r"(有|是)$", "", "".join(right))
     if len(left) < 2 or len(right_text) < 2 or asks(left) or asks(right_text):
         return []  # 他和谁见面, 和 at an edge: nothing to distribute
     head = re.match(r"^(.+?)([“\"「《].+)$", left)
