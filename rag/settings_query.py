@@ -19,8 +19,8 @@ class NearDupSettings(BaseModel):
 
 class RecencySettings(BaseModel):
     enabled: bool = Field(True, description="prefer later document dates when the question asks for the latest")
-    weight: float = Field(0.3, ge=0, le=2, description="bonus of the newest hit over the normalised score")
-    half_life_days: float = Field(30.0, gt=0, description="days older than the newest that halve the bonus")
+    weight: float = Field(0.5, ge=0, le=2, description="bonus of the newest hit over the normalised score")
+    half_life_days: float = Field(7.0, gt=0, description="days older than the newest that halve the bonus")
     top_n: int = Field(10, ge=2, description="leading hits re-ordered")
 
 

@@ -163,3 +163,22 @@ def test_services_answer_through_the_stages(services, tmp_path):
     plan = services.planner.plan("国家防总提升了河北哪一级响应？台风卡努预计何时移入东北？", top_k=2)
     assert len(plan.parts) == 2 and {"split", "retrieve", "subqueries", "near_dup", "recency"} <= set(plan.ms)
     assert len({h.chunk.doc_id for h in plan.hits}) == 2  # both stories in the top 2
+
+
+def test_recency_dates_a_line_without_its_year_by_the_others():
+    hits = [hit("old", score=1.0, date="2023-08-01"), hit("noyear", score=0.95, date="08-16 00:17"),
+            hit("weak", score=0.0, date="2023-07-01")]
+    assert [h.chunk.doc_id for h in prefer_recent(hits)] == ["noyear", "old", "weak"]
+
+
+@pytest.mark.parametrize("head, date", [
+    ("2023-08-11 15:10", "2023-08-11 15:10"), ("[ 2023-07-28 16：40 ]", "2023-07-28 16:40"),
+    ("2023年08月09日", "2023-08-09"), ("202308/13 14:15:55", "2023-08-13 14:15"),
+    ("来源：新华网  |  2023年08月13日 10:12", "2023-08-13 10:12"), ("[2023/08/03  17:28]", "2023-08-03 17:28"),
+    ("08/16  13:50", "08/16 13:50"), ("", None),
+])
+def test_news_lines_keep_their_dates(head, date):
+    from ingest.formats.text import parse_crud_lines
+
+    (doc,) = parse_crud_lines(f"{head}，正文：国家防总将河北防汛应急响应提升至二级。", "news.txt")
+    assert doc.metadata.get("date") == date

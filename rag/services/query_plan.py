@@ -1,6 +1,6 @@
 """The news stages around retrieval, with the retriever's own signature: split a question about several things
-and retrieve each part, merge so the top-k covers every part, collapse near-duplicate stories, prefer recent
-documents when the question asks for the latest."""
+and retrieve each part, merge so the top-k covers every part, prefer recent documents when the question asks
+for the latest, collapse near-duplicate stories."""
 
 from __future__ import annotations
 
@@ -68,6 +68,18 @@ class QueryPlanner:
         t = time.perf_counter()
         lists += [self.inner.retrieve(p, pool, filters) for p in parts]
         ms["subqueries"] = (time.perf_counter() - t) * 1000
+        # Recency on the list of the query that asks for the latest (the part that does, when the question was
+        # split), before the merge (whose order across lists is coverage, not score) and before the collapse (so
+        # copies are ranked with the hits they compete with).
+        t = time.perf_counter()
+        recent = False
+        if ps.recency.enabled:
+            r = ps.recency
+            for i, q in enumerate([question, *parts]):
+                if (i > 0 or not parts) and asks_for_latest(q):
+                    recent = True
+                    lists[i] = prefer_recent(lists[i], r.weight, r.half_life_days, r.top_n)
+        ms["recency"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         groups: dict[str, str] = {}
         if self.collapser is not None:
@@ -84,10 +96,4 @@ class QueryPlanner:
             hits = self.collapser.collapse(hits, groups)
         collapsed = before - len(hits)
         ms["near_dup"] += (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        recent = ps.recency.enabled and asks_for_latest(question)
-        if recent:
-            r = ps.recency
-            hits = prefer_recent(hits, r.weight, r.half_life_days, r.top_n)
-        ms["recency"] = (time.perf_counter() - t) * 1000
         return Plan(hits[:top_k], parts, collapsed, recent, ms)
