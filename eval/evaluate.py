@@ -28,6 +28,8 @@ from rag.types import Document, Filters, Hit
 
 #: documents ranked per question (recall@k curves go this deep)
 DEPTH = 20
+#: ablation name of weighted fusion with its evidence stage (the default before adaptive fusion)
+PREVIOUS_DEFAULT = "weighted+evidence"
 
 
 @dataclass
@@ -43,7 +45,9 @@ class EvalIndex:
         """The configured retrieval with the query stages answers use (sub-queries, near-duplicate collapse,
         recency), or (with `fusion`) a plain ablation: that fusion without the evidence stage or the stages."""
         s = self.settings.retrieval.model_copy(deep=True)
-        if fusion:
+        if fusion == PREVIOUS_DEFAULT:  # the fixed-weight default before adaptive fusion, evidence stage kept
+            s.fusion = "weighted"
+        elif fusion:
             s.fusion = fusion  # type: ignore[assignment]
             s.evidence_weight = 0.0
         reranker = None
@@ -149,11 +153,15 @@ def configurations(settings: Settings, ablations: bool) -> list[tuple[str, str |
     default = f"{r.fusion}" + (f"(dense {r.dense_weight})" if r.fusion == "weighted" else "")
     if r.evidence_weight > 0 and r.fusion in ("weighted", "rrf"):
         default += f"+evidence {r.evidence_weight}"
+    if r.fusion == "adaptive":
+        default += f"({Path(r.fusion_model).name if r.fusion_model else 'fusion_model.json'})"
     rows: list[tuple[str, str | None, bool]] = []
     if ablations:
         rows += [("keyword", "keyword", False), ("dense", "dense", False), ("rrf", "rrf", False)]
-        if r.evidence_weight > 0 and r.fusion == "weighted":
+        if r.evidence_weight > 0 and r.fusion in ("weighted", "adaptive"):
             rows.append((f"weighted(dense {r.dense_weight})", "weighted", False))
+        if r.evidence_weight > 0 and r.fusion == "adaptive":
+            rows.append((f"weighted(dense {r.dense_weight})+evidence {r.evidence_weight}", PREVIOUS_DEFAULT, False))
     rows.append((f"default: {default}", None, False))
     if settings.rerank.enabled:
         rows.append((f"default+rerank: {default}", None, True))
@@ -207,6 +215,7 @@ def run_retrieval_eval(settings: Settings, dataset: str | EvalSet, limit: int | 
                           "evidence_type_weight": r.evidence_type_weight, "evidence_top_n": r.evidence_top_n,
                           "evidence_phrase_weight": r.evidence_phrase_weight,
                           "evidence_year_penalty": r.evidence_year_penalty, "rerank": settings.rerank.enabled,
+                          "fusion_model": r.fusion_model,
                           "chunk_size": settings.chunking.chunk_size},
         "embedder": {k: v for k, v in embedder.items() if k != "cache"},
         "corpus": len(data.corpus) or corpus.get("documents", 0),
