@@ -145,7 +145,7 @@ class Citation:
         self.duplicates = int(self.duplicates or 0)  # a remote answer's JSON without the key gives None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        return {
             "n": self.n,
             "doc_id": self.doc_id,
             "title": self.title,
@@ -153,10 +153,8 @@ class Citation:
             "page": self.page,
             "text": self.text,
             "score": self.score,
+            "duplicates": self.duplicates,
         }
-        if self.duplicates:
-            out["duplicates"] = self.duplicates
-        return out
 
 
 @dataclass
