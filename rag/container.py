@@ -59,13 +59,13 @@ class Services:
         self._write = threading.RLock()
         self.ingester = IngestService(self.library, settings)
         self.retriever = RetrieveService(self.library, settings.retrieval, reranker=_build_reranker(settings))
-        # What answers retrieve through: sub-queries, near-duplicate collapse, recency around the retriever.
-        self.planner = QueryPlanner(self.retriever, settings.query_plan)
         self.extractive = ExtractiveAnswerer(self.library.keywords, settings.answer)
         # The cost-aware router; with no provider configured it hands every question to the extractive tier.
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
                                     evidence=self.extractive.sentence_evidence, ledger=build_ledger(settings),
                                     similarity=embedder_similarity(self.embedder))
+        # What answers retrieve through: sub-queries, near-duplicate collapse, recency around the retriever.
+        self.planner = QueryPlanner(self.retriever, settings.query_plan, llm=self.llm)
         self.answers = AnswerService(self.planner, self.extractive, self.llm)
 
     @cached_property

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 class SubquerySettings(BaseModel):
     enabled: bool = Field(True, description="split questions about several things and cover every part")
     max_parts: int = Field(4, ge=2, le=8, description="sub-queries at most (each is one more retrieval)")
+    llm: bool = Field(False, description="ask the cheapest ready LLM to split what the rules leave whole")
 
 
 class NearDupSettings(BaseModel):

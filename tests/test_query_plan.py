@@ -183,3 +183,30 @@ def test_news_lines_keep_their_dates(head, date):
 
     (doc,) = parse_crud_lines(f"{head}，正文：国家防总将河北防汛应急响应提升至二级。", "news.txt")
     assert doc.metadata.get("date") == date
+
+
+# ---- the LLM split, against the scripted OpenAI-compatible server ----
+
+def test_llm_splits_what_the_rules_leave_whole(tmp_path, llm_server, monkeypatch):
+    from rag.container import Services
+    from rag.testing.openai_server import Script
+    from tests.conftest import make_settings, scripted_provider
+
+    monkeypatch.setenv("SPLIT_KEY", "k")
+    s = make_settings(tmp_path / "data")
+    s.llm.providers = [scripted_provider(llm_server, "splitter", "split-text", 1.0, "cheap", "SPLIT_KEY")]
+    s.query_plan.subqueries.llm = True
+    question = "华为和小米的新手机叫什么？"  # no 分别: the rules keep it whole
+    assert split_question(question) == []
+    with Services(s) as svc:
+        llm_server.script("split-text", Script(mode="text", text="1. 华为的新手机叫什么\n2. 小米的新手机叫什么"))
+        plan = svc.planner.plan(question)
+        assert plan.parts == ["华为的新手机叫什么", "小米的新手机叫什么"] and plan.split_by == "llm"
+        assert plan.cost > 0 and plan.provider == "splitter"
+        llm_server.script("split-text", Script(mode="text", text="无"))
+        assert svc.planner.plan(question).parts == []
+        # parts sharing nothing with the question are an invented topic: not used
+        llm_server.script("split-text", Script(mode="text", text="苹果股价是多少\n特斯拉销量是多少"))
+        assert svc.planner.plan(question).parts == []
+        calls = len(llm_server.calls("split-text"))
+        assert svc.planner.plan("豆包的价格是多少？").parts == [] and len(llm_server.calls("split-text")) == calls

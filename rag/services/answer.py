@@ -28,7 +28,12 @@ class AnswerService:
     def _prepare(self, question: str, top_k: int | None, filters: Filters | None,
                  history: list[dict[str, str]] | None) -> tuple[Rewrite, list[Hit], Answer | None]:
         rw = self.rewriter.rewrite(question, history)
-        hits = self.retriever.retrieve(rw.question, top_k, filters)
+        if isinstance(self.retriever, QueryPlanner):
+            plan = self.retriever.plan(rw.question, top_k, filters)
+            hits = plan.hits
+            rw.cost += plan.cost  # LLM spend before retrieval (rewrite, then split), added to the answer's cost
+        else:
+            hits = self.retriever.retrieve(rw.question, top_k, filters)
         # Only an empty result needs to know why: a second registry scan then, not on every filtered question.
         if not hits and filters is not None and not filters.is_empty():
             scope = self.retriever.library.scope(filters)

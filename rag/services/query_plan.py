@@ -10,7 +10,7 @@ from typing import Protocol
 
 from rag.services.near_dup import NearDupCollapser
 from rag.services.recency import asks_for_latest, prefer_recent
-from rag.services.subqueries import merge_covering, split_question
+from rag.services.subqueries import llm_split, may_ask_several, merge_covering, split_question
 from rag.settings_query import QueryPlanSettings
 from rag.types import Filters, Hit
 
@@ -30,13 +30,17 @@ class Plan:
     collapsed: int = 0  # hits removed as copies of a story shown above them
     recency: bool = False
     ms: dict[str, float] = field(default_factory=dict)
+    split_by: str = ""  # rule | llm, when the question was split
+    cost: float = 0.0  # CNY of the LLM split
+    provider: str | None = None
 
 
 class QueryPlanner:
     """Wraps a RetrieveService (same `retrieve`); reads its `settings` and `library` through."""
 
-    def __init__(self, inner: Retriever, settings: QueryPlanSettings | None = None) -> None:
+    def __init__(self, inner: Retriever, settings: QueryPlanSettings | None = None, llm=None) -> None:
         self.inner = inner
+        self.llm = llm  # the LLM router (complete_cheapest), for `subqueries.llm`
         self.plan_settings = settings or QueryPlanSettings()
         nd = self.plan_settings.near_dup
         self.collapser = NearDupCollapser(nd.threshold, nd.min_clause) if nd.enabled else None
@@ -60,7 +64,13 @@ class QueryPlanner:
         pool = max(top_k, s.candidates)  # type: ignore[attr-defined]
         ms: dict[str, float] = {}
         t = time.perf_counter()
-        parts = split_question(question, ps.subqueries.max_parts) if ps.subqueries.enabled else []
+        sq = ps.subqueries
+        parts = split_question(question, sq.max_parts) if sq.enabled else []
+        split_by, cost, provider = ("rule" if parts else ""), 0.0, None
+        if (sq.enabled and sq.llm and not parts and self.llm is not None and hasattr(self.llm, "complete_cheapest")
+                and may_ask_several(question)):
+            parts, cost, provider = llm_split(question, self.llm, sq.max_parts)
+            split_by = "llm" if parts else ""
         ms["split"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         lists = [self.inner.retrieve(question, pool, filters)]
@@ -96,4 +106,4 @@ class QueryPlanner:
             hits = self.collapser.collapse(hits, groups)
         collapsed = before - len(hits)
         ms["near_dup"] += (time.perf_counter() - t) * 1000
-        return Plan(hits[:top_k], parts, collapsed, recent, ms)
+        return Plan(hits[:top_k], parts, collapsed, recent, ms, split_by, cost, provider)

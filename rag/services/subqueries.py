@@ -201,6 +201,38 @@ def split_question(question: str, max_parts: int = 4) -> list[str]:
     return list(dict.fromkeys(out))[:max_parts]
 
 
+# ---- the cheapest LLM, when one is ready and `query_plan.subqueries.llm` is on ----
+
+LLM_SYSTEM = ("你是检索助手。如果用户的问题同时问了几件不同的事（几个对象各自怎样、几个对象的比较、几个问题合在一起），"
+              "把它拆成几个各自完整、能单独检索的中文子问题，每行一个，最多四个；如果只问了一件事，只输出“无”。"
+              "不要回答问题，不要解释。")
+# What makes a question worth the call: a coordination, a list of things, or several question words.
+_MAYBE_SEVERAL = re.compile(r"[和与及、跟同]|以及|分别|各自|相比|比较|区别|哪些")
+_NUMBERING = re.compile(r"^\s*(?:\d+\s*[.、)）:：]|[-*•·]|[（(]\d+[)）])\s*")
+
+
+def may_ask_several(question: str) -> bool:
+    """Cheap gate before an LLM split: only questions with a coordination, a list cue or two question words."""
+    return bool(_MAYBE_SEVERAL.search(question)) or len(_QUESTION_RE.findall(question)) >= 2
+
+
+def llm_split(question: str, llm, max_parts: int = 4) -> tuple[list[str], float, str | None]:
+    """Sub-queries from the cheapest ready LLM: (parts, cost in CNY, provider); ([], cost, …) when it sees one
+    question, fails, or answers with parts that share no content term with the question (an invented topic)."""
+    done = llm.complete_cheapest([{"role": "system", "content": LLM_SYSTEM},
+                                  {"role": "user", "content": f"问题：{question}\n\n子问题："}], max_tokens=160)
+    if not done:
+        return [], 0.0, None
+    asked = set(content_terms(question))
+    parts = []
+    for line in str(done.get("text") or "").splitlines():
+        line = _NUMBERING.sub("", line).strip().strip("\"'“”")
+        if line and line.strip("。.") != "无" and len(line) <= 120 and asked & set(content_terms(line)):
+            parts.append(line)
+    parts = list(dict.fromkeys(parts))[:max_parts]
+    return (parts if len(parts) >= 2 else []), float(done.get("cost") or 0.0), done.get("provider")
+
+
 def merge_covering(lists: list[list[Hit]], top_k: int, group_of: Callable[[str], str] | None = None) -> list[Hit]:
     """Round-robin over the ranked lists (the whole question's first), each turn taking a list's best hit of a
     story not shown yet, so the top `top_k` holds the best of every part; then the rest in list order.
