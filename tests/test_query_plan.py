@@ -210,3 +210,14 @@ def test_llm_splits_what_the_rules_leave_whole(tmp_path, llm_server, monkeypatch
         assert svc.planner.plan(question).parts == []
         calls = len(llm_server.calls("split-text"))
         assert svc.planner.plan("豆包的价格是多少？").parts == [] and len(llm_server.calls("split-text")) == calls
+
+
+def test_the_ui_card_says_how_many_outlets_carried_the_story():
+    from ui.render import citations_panel
+
+    cite = {"n": 1, "doc_id": "d", "title": "t", "source": "a.txt", "page": None, "text": "国家防总提升响应。",
+            "score": 0.5, "duplicates": 2}
+    turn = {"question": "q", "answer": {"answer": "提升响应[1]。", "citations": [cite]}}
+    assert "另有 2 篇相同报道" in citations_panel([turn])
+    assert "相同报道" not in citations_panel([{**turn, "answer": {**turn["answer"],
+                                                               "citations": [{**cite, "duplicates": 0}]}}])
