@@ -2,9 +2,10 @@
 
 `python benchmarks/bench_fusion.py --data-dir DIR --questions FILE.jsonl [--n 300]` (e.g. the index that
 `rag bench --docs 23152 --proxy-vectors --no-llamaindex --keep DIR` leaves): per question, the ms of the query
-embedding, both searches, fetching the keyword hits' chunks, the two score completions (the restricted dense
-search over the keyword hits' documents, BM25 over the dense hits), features + stage 1, and the evidence +
-stage 2; then the whole `retrieve` of `adaptive` against `weighted` (+ its evidence stage). Medians and p95.
+embedding, both searches, fetching the keyword hits' chunks, the two score completions (the cosine of every chunk
+of the keyword hits' documents from their stored vectors, BM25 over the dense hits), features + stage 1, and
+the evidence + stage 2; then the whole `retrieve` of `adaptive` against `weighted` (+ its evidence stage).
+Medians and p95.
 """
 
 from __future__ import annotations
@@ -63,15 +64,13 @@ def main() -> None:
             chunks.update({c.chunk_id: c for c in lib.chunks([cid for cid, _ in kw if cid not in chunks])})
             t.append(time.perf_counter())
             kw_docs = sorted({chunks[cid].doc_id for cid, _ in kw if cid in chunks})
-            more = lib.dense_search(q, 8 * len(kw_docs), doc_ids=kw_docs, vector=vec) if kw_docs else []
-            for c, _ in more:
-                chunks.setdefault(c.chunk_id, c)
+            more = lib.doc_similarities(vec, kw_docs) if kw_docs else []
             t.append(time.perf_counter())
             kw_more = lib.keyword_search(q, len(dense), allowed={c.chunk_id for c, _ in dense}) if kw else []
             t.append(time.perf_counter())
             cand = candidate_features([(c.chunk_id, c.doc_id, s) for c, s in dense],
                                       [(cid, chunks[cid].doc_id, s) for cid, s in kw if cid in chunks],
-                                      [(c.chunk_id, c.doc_id, s) for c, s in more],
+                                      more,
                                       [(cid, chunks[cid].doc_id, s) for cid, s in kw_more if cid in chunks],
                                       lengths={cid: len(c.text) for cid, c in chunks.items()})
             s1 = adaptive.model.stage1(cand.x)  # type: ignore[union-attr]

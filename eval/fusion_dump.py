@@ -37,21 +37,20 @@ def dump(settings: Settings, data: EvalSet, out: Path, progress: bool = True) ->
             for q in tqdm(data.questions, desc=f"dump {data.name}", disable=not progress):
                 dense = lib.dense_search(q.question, n)
                 kw = lib.keyword_search(q.question, n)
-                # Score completion: each list's score of the other list's candidates (dense: every chunk of the
-                # keyword candidates' documents, so several matching chunks of one article are seen).
+                # Score completion as RetrieveService._adaptive does it: each list's score of the other list's
+                # candidates (dense: every chunk of the keyword hits' documents, so an article is seen whole).
                 kw_chunks = {c.chunk_id: c for c in lib.chunks([cid for cid, _ in kw])}
                 kw_docs = sorted({c.doc_id for c in kw_chunks.values()})
-                dense_extra = lib.dense_search(q.question, 8 * len(kw_docs), doc_ids=kw_docs) if kw_docs else []
+                dense_extra = lib.doc_similarities(lib.embed_query(q.question), kw_docs) if kw_docs else []
                 kw_extra = lib.keyword_search(q.question, len(dense), allowed={c.chunk_id for c, _ in dense})
                 chunks = {c.chunk_id: c for c, _ in dense}
-                chunks.update({c.chunk_id: c for c, _ in dense_extra})
                 chunks.update(kw_chunks)
                 ids = list(chunks)
                 evs = ev.evidence(q.question, [chunks[c].text for c in ids])
                 row = {"question": q.question, "relevant": sorted(q.relevant),
                        "dense": [[c.chunk_id, c.doc_id, round(s, 6)] for c, s in dense],
                        "keyword": [[cid, chunks[cid].doc_id, round(s, 6)] for cid, s in kw if cid in chunks],
-                       "dense_extra": [[c.chunk_id, c.doc_id, round(s, 6)] for c, s in dense_extra],
+                       "dense_extra": [[cid, doc, round(s, 6)] for cid, doc, s in dense_extra],
                        "keyword_extra": [[cid, chunks[cid].doc_id, round(s, 6)] for cid, s in kw_extra],
                        "length": {c: len(chunks[c].text) for c in ids},
                        "evidence": {c: round(e, 6) for c, e in zip(ids, evs, strict=True)}}

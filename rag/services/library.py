@@ -210,6 +210,10 @@ class Library:
         return self.vectors.query(self.embedder.embed_query(question) if vector is None else vector, k,
                                   doc_ids=doc_ids)
 
+    def doc_similarities(self, vector, doc_ids: list[str]) -> list[tuple[str, str, float]]:
+        """(chunk_id, doc_id, cosine) of every chunk of these documents (adaptive fusion's score completion)."""
+        return self.vectors.similarities(vector, sorted(self.registry.chunk_ids_for(doc_ids)))
+
     def embed_query(self, question: str):
         """The question's embedding, for several dense searches of one question."""
         return self.embedder.embed_query(question)

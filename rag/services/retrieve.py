@@ -116,18 +116,16 @@ class RetrieveService:
         # Score completion: the cosine of every chunk of the keyword hits' documents (inside one restricted
         # search, so an article matching in several chunks is seen whole) and the BM25 score of the dense hits.
         kw_docs = sorted({d for _, d, _ in kw})
-        dense_more: list[tuple[Chunk, float]] = []
-        if kw_docs and dense_hits:
-            dense_more = self.library.dense_search(question, 8 * len(kw_docs), doc_ids=kw_docs, vector=vector)
-            for c, _ in dense_more:
-                chunks.setdefault(c.chunk_id, c)
+        dense_more: list[tuple[str, str, float]] = []
+        if kw_docs and dense_hits and vector is not None:
+            dense_more = self.library.doc_similarities(vector, kw_docs)
         kw_more: list[tuple[str, float]] = []
         if dense_hits and kw_hits:
             kw_more = self.library.keyword_search(question, len(dense_hits),
                                                   allowed={c.chunk_id for c, _ in dense_hits})
         cand = candidate_features(
             [(c.chunk_id, c.doc_id, sc) for c, sc in dense_hits], kw,
-            [(c.chunk_id, c.doc_id, sc) for c, sc in dense_more],
+            dense_more,
             [(cid, chunks[cid].doc_id, sc) for cid, sc in kw_more if cid in chunks],
             lengths={cid: len(c.text) for cid, c in chunks.items()})
 
