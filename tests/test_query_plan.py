@@ -221,3 +221,12 @@ def test_the_ui_card_says_how_many_outlets_carried_the_story():
     assert "另有 2 篇相同报道" in citations_panel([turn])
     assert "相同报道" not in citations_panel([{**turn, "answer": {**turn["answer"],
                                                                "citations": [{**cite, "duplicates": 0}]}}])
+
+
+def test_merge_after_its_turns_ranks_the_rest_by_agreement_of_the_lists():
+    whole = [hit("a"), hit("b"), hit("c"), hit("d")]
+    part1 = [hit("e"), hit("d")]
+    part2 = [hit("f"), hit("d")]
+    merged = merge_covering([whole, part1, part2], top_k=6, rounds=1)
+    # one turn covers every part; then d, which all three lists rank, before b and c
+    assert [h.chunk.doc_id for h in merged] == ["a", "e", "f", "d", "b", "c"]

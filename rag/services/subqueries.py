@@ -233,9 +233,13 @@ def llm_split(question: str, llm, max_parts: int = 4) -> tuple[list[str], float,
     return (parts if len(parts) >= 2 else []), float(done.get("cost") or 0.0), done.get("provider")
 
 
-def merge_covering(lists: list[list[Hit]], top_k: int, group_of: Callable[[str], str] | None = None) -> list[Hit]:
+def merge_covering(lists: list[list[Hit]], top_k: int, group_of: Callable[[str], str] | None = None,
+                   rounds: int | None = None, rrf_k: int = 60) -> list[Hit]:
     """Round-robin over the ranked lists (the whole question's first), each turn taking a list's best hit of a
-    story not shown yet, so the top `top_k` holds the best of every part; then the rest in list order.
+    story not shown yet, so the top `top_k` holds the best of every part; after `rounds` turns (None: until
+    `top_k`), the remaining hits by reciprocal-rank fusion over all the lists (a hit the whole question and a
+    part both rank high first). On the 68 multi-part questions round-robin to the top-k covered all parts of
+    0.809 (weighted and adaptive fusion), two turns then fusion 0.765 / 0.794, so the default is round-robin.
 
     `group_of` maps a doc id to its story (near-duplicate group), so a copy from another outlet does not
     count as covering a part.
@@ -245,7 +249,9 @@ def merge_covering(lists: list[list[Hit]], top_k: int, group_of: Callable[[str],
     taken: set[str] = set()
     shown: set[str] = set()
     cursors = [0] * len(lists)
-    while len(out) < top_k:
+    turn = 0
+    while len(out) < top_k and (rounds is None or turn < rounds):
+        turn += 1
         moved = False
         for i, hits in enumerate(lists):
             while cursors[i] < len(hits):
@@ -262,10 +268,25 @@ def merge_covering(lists: list[list[Hit]], top_k: int, group_of: Callable[[str],
                 break
         if not moved:
             break
-    # Fill with what is left (further chunks of documents already shown), best list first.
-    for hits in lists:
-        for h in hits:
-            if h.chunk.chunk_id not in taken:
-                out.append(h)
-                taken.add(h.chunk.chunk_id)
-    return out
+    # The rest by reciprocal-rank fusion over every list; ties keep the whole question's order.
+    fused: dict[str, float] = {}
+    first: dict[str, tuple[int, int, Hit]] = {}
+    for i, hits in enumerate(lists):
+        for rank, h in enumerate(hits, start=1):
+            cid = h.chunk.chunk_id
+            if cid in taken:
+                continue
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
+            first.setdefault(cid, (i, rank, h))
+    rest = sorted(fused, key=lambda c: (-fused[c], first[c][0], first[c][1]))
+    # stories not shown yet before further chunks of shown ones, so the top-k keeps covering distinct stories
+    new = [c for c in rest if key(first[c][2].chunk.doc_id) not in shown]
+    seen_new: set[str] = set()
+    head = []
+    for c in new:
+        g = key(first[c][2].chunk.doc_id)
+        if g not in seen_new:
+            seen_new.add(g)
+            head.append(c)
+    tail = [c for c in rest if c not in set(head)]
+    return out + [first[c][2] for c in head + tail]
