@@ -3,6 +3,7 @@
     python -m eval.news_stages subqueries [--questions eval/questions/multipart_news.jsonl]
     python -m eval.news_stages near-dup   [--questions ../shared/datasets/crud_news_qa/questions.jsonl]
     python -m eval.news_stages recency    [--questions eval/questions/recency_news.jsonl]
+    python -m eval.news_stages all        (the three over one index)
 
 Each runs over the crud_news_qa corpus: `--corpus DIR` (default ../shared/datasets/crud_news_qa/corpus) builds a
 throw-away index with the configured embedder (cached), `--index` reads the configured data directory instead
@@ -109,34 +110,50 @@ def _index_args(args: argparse.Namespace, settings: Settings, questions: list[Ev
     return EvalSet("news", {}, questions, files=[Path(args.corpus)])
 
 
-def run(args: argparse.Namespace) -> dict:
+STAGES = {"subqueries": ["baseline", "subqueries", "subqueries+near_dup", "stages"],
+          "near-dup": ["baseline", "near_dup", "stages"],
+          "recency": ["baseline", "recency", "stages"]}
+
+
+def _default_questions(stage: str) -> str:
+    return {"subqueries": str(HERE / "questions" / "multipart_news.jsonl"),
+            "near-dup": str(shared_dir() / "crud_news_qa" / "questions.jsonl"),
+            "recency": str(HERE / "questions" / "recency_news.jsonl")}[stage]
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    """One report per stage; `all` measures the three sets over one index (one ingest with --corpus)."""
     settings = load_settings()
-    rows, qs = _load(Path(args.questions))
-    if args.limit:
-        rows = rows[: args.limit]
-    data = _index_args(args, settings, qs)
-    names = {"subqueries": ["baseline", "subqueries", "subqueries+near_dup", "stages"],
-             "near-dup": ["baseline", "near_dup", "stages"],
-             "recency": ["baseline", "recency", "stages"]}[args.stage]
+    stages = list(STAGES) if args.stage == "all" else [args.stage]
+    sets = {}
+    for st in stages:
+        rows, qs = _load(Path(args.questions or _default_questions(st)))
+        sets[st] = (rows[: args.limit] if args.limit else rows, qs)
+    data = _index_args(args, settings, [q for _, qs in sets.values() for q in qs])
+    reports = []
     with eval_index(settings, data, progress=False) as index:
         # The evaluator resolved each part's `source:NAME` entries to doc ids in place.
-        k = 0
-        for row in rows:
-            resolved = []
-            for _ in row.parts:
-                resolved.append(qs[k].relevant)
-                k += 1
-            row.parts = resolved
-            row.relevant = set().union(*resolved) if resolved else set()
-        plain = RetrieveService(index.library, index.settings.retrieval)
-        report = {"stage": args.stage, "questions": str(args.questions), "n": len(rows),
-                  "corpus": index.library.stats().get("documents"),
-                  "embedder": index.library.embedder.describe().get("model")}
-        for name, stages in _configs(index.settings.query_plan, names).items():
-            report[name] = _measure(plain, stages, rows)
-        if args.stage == "near-dup":
-            report["top5_with_copies"] = top5_copies(index, plain, rows, args.shingle_threshold)
-    return report
+        for st in stages:
+            rows, qs = sets[st]
+            k = 0
+            for row in rows:
+                resolved = []
+                for _ in row.parts:
+                    resolved.append(qs[k].relevant)
+                    k += 1
+                row.parts = resolved
+                row.relevant = set().union(*resolved) if resolved else set()
+            plain = RetrieveService(index.library, index.settings.retrieval)
+            report = {"stage": st, "questions": args.questions or _default_questions(st), "n": len(rows),
+                      "corpus": index.library.stats().get("documents"),
+                      "embedder": index.library.embedder.describe().get("model"),
+                      "fusion": index.settings.retrieval.fusion}
+            for name, cfg in _configs(index.settings.query_plan, STAGES[st]).items():
+                report[name] = _measure(plain, cfg, rows)
+            if st == "near-dup":
+                report["top5_with_copies"] = top5_copies(index, plain, rows, args.shingle_threshold)
+            reports.append(report)
+    return reports
 
 
 def top5_copies(index, plain: RetrieveService, rows: list[Row], threshold: float) -> dict:
@@ -194,27 +211,27 @@ def top5_copies(index, plain: RetrieveService, rows: list[Row], threshold: float
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["subqueries", "near-dup", "recency"])
-    p.add_argument("--questions", default=None)
+    p.add_argument("stage", choices=[*STAGES, "all"])
+    p.add_argument("--questions", default=None, help="the stage's question file (default: its own set)")
     p.add_argument("--corpus", default=str(shared_dir() / "crud_news_qa" / "corpus"))
     p.add_argument("--index", action="store_true", help="read the configured data dir instead of --corpus")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--shingle-threshold", type=float, default=0.5)
     args = p.parse_args(argv)
-    if args.questions is None:
-        args.questions = {"subqueries": str(HERE / "questions" / "multipart_news.jsonl"),
-                          "near-dup": str(shared_dir() / "crud_news_qa" / "questions.jsonl"),
-                          "recency": str(HERE / "questions" / "recency_news.jsonl")}[args.stage]
-    report = run(args)
-    json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
+    if args.stage == "all" and args.questions:
+        p.error("--questions names one stage's set; give a stage, not all")
+    reports = run(args)
+    json.dump(reports if len(reports) > 1 else reports[0], sys.stdout, ensure_ascii=False, indent=1)
     print()
-    _table(report)
+    for report in reports:
+        _table(report)
 
 
 def _table(report: dict) -> None:
     names = [k for k, v in report.items() if isinstance(v, dict) and "mrr@10" in v]
     cols = ["recall_all@10", "part_recall@10", "mrr@10", "hit@1", "hit@10", "split", "collapsed_hits"]
-    print(f"\n{report['stage']}: {report['n']} questions over {report['corpus']} documents ({report['embedder']})")
+    print(f"\n{report['stage']}: {report['n']} questions over {report['corpus']} documents ({report['embedder']}, "
+          f"fusion {report['fusion']})")
     print("| configuration | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for n in names:
