@@ -28,6 +28,8 @@ STAGE1 = ("d", "k", "d_rr", "k_rr", "both", "d_cos", "k_full", "d_x_dgap", "k_x_
           "len", "d_x_len", "k_x_len", "dc_x_len", "kf_x_len")
 #: stage-2 features: stage 1's plus its score and the evidence of the chunk's best sentence
 STAGE2 = (*STAGE1, "s1", "ev", "ev_x_len")
+#: (low, high) of the dense and the keyword confidence level over the three fitting sets' questions
+LEVEL_RANGE = ((0.4, 1.7), (-1.7, 1.8))
 #: passage length (characters) the length features are measured against
 LENGTH_UNIT = 400
 #: the model file shipped beside this module
@@ -98,8 +100,10 @@ def candidate_features(dense: list[tuple[str, str, float]], keyword: list[tuple[
     overlap = len(top_d & top_k) / max(1, min(len(top_d), len(top_k))) if top_d and top_k else 0.0
     # How sure each retriever is on this question: the best cosine, and the best BM25 score (high when the
     # question's rare terms, such as names, occur together in one chunk).
-    d_level = 10.0 * (d_top - 0.8) if dense else 0.0
-    k_level = math.log1p(keyword[0][2]) - 2.5 if keyword else 0.0
+    # Both are clipped to the range the shipped weights were fitted on (e5-small's cosines, BM25 over jieba
+    # terms), so another embedder's scale, or the hash embedder's, is not extrapolated.
+    d_level = min(max(10.0 * (d_top - 0.8), LEVEL_RANGE[0][0]), LEVEL_RANGE[0][1]) if dense else 0.0
+    k_level = min(max(math.log1p(keyword[0][2]) - 2.5, LEVEL_RANGE[1][0]), LEVEL_RANGE[1][1]) if keyword else 0.0
     lengths = lengths or {}
     near = [lengths.get(c, LENGTH_UNIT) for c, _, _ in dense[:10]]
     q_len = math.log(max(sum(near) / len(near), 1.0) / LENGTH_UNIT) if near else 0.0
