@@ -15,17 +15,21 @@ from pathlib import Path
 from tqdm import tqdm
 
 from eval.datasets import EvalQuestion, EvalSet, load
+from eval.groups import group_relevance, ranked_groups
 from eval.metrics import evaluate_rankings
 from rag.components.embedders import Embedder, build_embedder
 from rag.container import Services
 from rag.services.extractive import ExtractiveAnswerer
 from rag.services.library import Library
+from rag.services.query_plan import QueryPlanner
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
 from rag.types import Document, Filters, Hit
 
 #: documents ranked per question (recall@k curves go this deep)
 DEPTH = 20
+#: ablation name of weighted fusion with its evidence stage (the default before adaptive fusion)
+PREVIOUS_DEFAULT = "weighted+evidence"
 
 
 @dataclass
@@ -37,10 +41,13 @@ class EvalIndex:
     data: EvalSet
     index_seconds: float
 
-    def retriever(self, fusion: str | None = None, rerank: bool = False) -> RetrieveService:
-        """The configured retrieval, or (with `fusion`) a plain ablation: that fusion without the evidence stage."""
+    def retriever(self, fusion: str | None = None, rerank: bool = False) -> RetrieveService | QueryPlanner:
+        """The configured retrieval with the query stages answers use (sub-queries, near-duplicate collapse,
+        recency), or (with `fusion`) a plain ablation: that fusion without the evidence stage or the stages."""
         s = self.settings.retrieval.model_copy(deep=True)
-        if fusion:
+        if fusion == PREVIOUS_DEFAULT:  # the fixed-weight default before adaptive fusion, evidence stage kept
+            s.fusion = "weighted"
+        elif fusion:
             s.fusion = fusion  # type: ignore[assignment]
             s.evidence_weight = 0.0
         reranker = None
@@ -48,7 +55,8 @@ class EvalIndex:
             from rag.components.reranker import build_reranker
 
             reranker = build_reranker(self.settings.rerank)
-        return RetrieveService(self.library, s, reranker=reranker)
+        plain = RetrieveService(self.library, s, reranker=reranker)
+        return plain if fusion else QueryPlanner(plain, self.settings.query_plan)
 
 
 def eval_embedder(settings: Settings, cache: bool | str | Path = True) -> Embedder:
@@ -154,11 +162,15 @@ def configurations(settings: Settings, ablations: bool) -> list[tuple[str, str |
     default = f"{r.fusion}" + (f"(dense {r.dense_weight})" if r.fusion == "weighted" else "")
     if r.evidence_weight > 0 and r.fusion in ("weighted", "rrf"):
         default += f"+evidence {r.evidence_weight}"
+    if r.fusion == "adaptive":
+        default += f"({Path(r.fusion_model).name if r.fusion_model else 'fusion_model.json'})"
     rows: list[tuple[str, str | None, bool]] = []
     if ablations:
         rows += [("keyword", "keyword", False), ("dense", "dense", False), ("rrf", "rrf", False)]
-        if r.evidence_weight > 0 and r.fusion == "weighted":
+        if r.evidence_weight > 0 and r.fusion in ("weighted", "adaptive"):
             rows.append((f"weighted(dense {r.dense_weight})", "weighted", False))
+        if r.evidence_weight > 0 and r.fusion == "adaptive":
+            rows.append((f"weighted(dense {r.dense_weight})+evidence {r.evidence_weight}", PREVIOUS_DEFAULT, False))
     rows.append((f"default: {default}", None, False))
     if settings.rerank.enabled:
         rows.append((f"default+rerank: {default}", None, True))
@@ -170,10 +182,16 @@ def _retrieval_metrics(index: EvalIndex, fusion: str | None, rerank: bool, progr
     questions = index.data.questions
     rankings: list[list[str]] = []
     started = time.perf_counter()
+    relevant: list[set[str]] = []
+    s = retriever.settings
     for q in tqdm(questions, desc=label, unit="q", disable=not progress, leave=False):
-        rankings.append(ranked_docs(retriever, q.question))
+        # ranked_docs' depth, with near-duplicate copies counted as their story (eval/groups.py)
+        hits = retriever.retrieve(q.question, top_k=max(s.candidates, s.top_k))
+        ranked, rel = group_relevance(ranked_groups(hits, DEPTH), q.relevant)
+        rankings.append(ranked)
+        relevant.append(rel)
     elapsed = time.perf_counter() - started
-    out = evaluate_rankings(rankings, [q.relevant for q in questions])
+    out = evaluate_rankings(rankings, relevant)
     out["query_ms_mean"] = round(1000 * elapsed / max(len(questions), 1), 1)
     return out
 
@@ -209,6 +227,7 @@ def run_retrieval_eval(settings: Settings, dataset: str | EvalSet, limit: int | 
                           "evidence_type_weight": r.evidence_type_weight, "evidence_top_n": r.evidence_top_n,
                           "evidence_phrase_weight": r.evidence_phrase_weight,
                           "evidence_year_penalty": r.evidence_year_penalty, "rerank": settings.rerank.enabled,
+                          "fusion_model": r.fusion_model,
                           "chunk_size": settings.chunking.chunk_size},
         "embedder": {k: v for k, v in embedder.items() if k != "cache"},
         "corpus": len(data.corpus) or corpus.get("documents", 0),

@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         r = es.add_parser(kind, help=helptext)
         r.add_argument("--dataset", default="cmrc2018" if kind == "retrieval" else "rgb", help=dataset_help)
         r.add_argument("--limit", type=int, default=None, help="use only the first N questions")
-        r.add_argument("--fusion", choices=["weighted", "rrf", "dense", "keyword"], default=None)
+        r.add_argument("--fusion", choices=["adaptive", "weighted", "rrf", "dense", "keyword"], default=None)
         r.add_argument("--ablations", action="store_true", help="also keyword, dense and RRF alone, side by side")
         r.add_argument("--no-cache", action="store_true", help="embed again instead of using the embedding cache")
         r.add_argument("--json", action="store_true", help="print one JSON object")

@@ -20,6 +20,7 @@ from rag.services.extractive import ExtractiveAnswerer
 from rag.services.ingest import IngestReport, IngestService
 from rag.services.library import Library
 from rag.services.llm_answer import LLMAnswerService
+from rag.services.query_plan import QueryPlanner
 from rag.services.retrieve import RetrieveService
 from rag.settings import Settings
 from rag.types import Answer, DoneEvent, Filters, StreamEvent
@@ -120,7 +121,9 @@ class Services:
         self.llm = LLMAnswerService(settings.llm, fallback=self.extractive.answer, ledger_dir=self.data_dir,
                                     evidence=self.extractive.sentence_evidence, ledger=build_ledger(settings),
                                     similarity=embedder_similarity(self.embedder))
-        self.answers = AnswerService(self.retriever, self.extractive, self.llm)
+        # What answers retrieve through: sub-queries, near-duplicate collapse, recency around the retriever.
+        self.planner = QueryPlanner(self.retriever, settings.query_plan, llm=self.llm)
+        self.answers = AnswerService(self.planner, self.extractive, self.llm)
 
     @cached_property
     def feedback(self) -> FeedbackStore:
@@ -133,7 +136,7 @@ class Services:
         background thread at start, so its first question is as fast as the rest."""
         question = "谁发布了这份报告？"  # a person question: the answerer loads its tagger too
         try:
-            self.extractive.answer(question, self.retriever.retrieve(question))
+            self.extractive.answer(question, self.planner.retrieve(question))
         except Exception:  # noqa: BLE001 - a failed warm-up only leaves the loads to the first question
             log.warning("warm-up question failed", exc_info=True)
 

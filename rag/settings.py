@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rag.settings_llm import LLMSettings
+from rag.settings_query import QueryPlanSettings
 
 DEFAULT_SETTINGS_FILE = Path(__file__).with_name("default_settings.yaml")
 
@@ -38,9 +39,10 @@ class ChunkingSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(5, ge=1, le=100, description="hits returned to the answerer")
     candidates: int = Field(30, ge=1, description="hits each retriever contributes before fusion")
-    fusion: Literal["weighted", "rrf", "dense", "keyword"] = Field(
-        "weighted", description="how dense and keyword hits are combined"
+    fusion: Literal["adaptive", "weighted", "rrf", "dense", "keyword"] = Field(
+        "adaptive", description="how dense and keyword hits are combined"
     )
+    fusion_model: str = Field("", description="adaptive fusion: weights file ('' = the shipped fusion_model.json)")
     dense_weight: float = Field(0.7, ge=0, le=1, description="weight of the dense score in weighted fusion")
     rrf_k: int = Field(60, ge=1, description="constant of reciprocal-rank fusion")
     evidence_weight: float = Field(
@@ -182,6 +184,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     shared_state: SharedStateSettings = Field(default_factory=SharedStateSettings)
+    query_plan: QueryPlanSettings = Field(default_factory=QueryPlanSettings)
     kbs: dict[str, KbSettings] = Field(default_factory=dict, description="per knowledge base overrides")
 
     def for_kb(self, name: str) -> Settings:

@@ -124,6 +124,8 @@ class Hit:
     score: float
     dense_score: float | None = None
     keyword_score: float | None = None
+    # Other documents carrying the same story (near-duplicates collapsed into this hit, rag/services/near_dup.py).
+    duplicate_doc_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +139,10 @@ class Citation:
     page: int | None
     text: str
     score: float
+    duplicates: int = 0  # other documents (outlets) that carried the same story, collapsed into this one
+
+    def __post_init__(self) -> None:
+        self.duplicates = int(self.duplicates or 0)  # a remote answer's JSON without the key gives None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +153,7 @@ class Citation:
             "page": self.page,
             "text": self.text,
             "score": self.score,
+            "duplicates": self.duplicates,
         }
 
 

@@ -47,7 +47,7 @@ def test_ask_returns_answer_citations_model_cost_latency(http):
     assert set(body) >= {"answer", "citations", "model", "cost", "latency_ms"}
     assert "125万tokens" in body["answer"] and body["model"] == "extractive" and body["cost"] == 0
     cites = body["citations"]
-    assert cites and set(cites[0]) == {"n", "doc_id", "title", "source", "page", "text", "score"}
+    assert cites and set(cites[0]) == {"n", "doc_id", "title", "source", "page", "text", "score", "duplicates"}
     assert {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])} == {c["n"] for c in cites}
     assert http.post("/ask", json={"question": SEED_QUESTION, "top_k": 1}).json()["citations"][0]["n"] == 1
 

@@ -132,7 +132,9 @@ def _where(c: dict[str, Any]) -> str:
     else:
         link = f'<span class="cite-source">{html.escape(source)}</span>' if source else ""
     page = f"第 {c['page']} 页" if c.get("page") else ""
-    return " · ".join(p for p in (page, link) if p)
+    copies = int(c.get("duplicates") or 0)  # near-duplicate copies collapsed into this citation
+    also = f'<span class="cite-copies">另有 {copies} 篇相同报道</span>' if copies > 0 else ""
+    return " · ".join(p for p in (page, link, also) if p)
 
 
 def citation_card(turn: int, c: dict[str, Any], spans: list[tuple[int, int]], open_: bool = False) -> str:

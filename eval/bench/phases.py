@@ -98,7 +98,7 @@ def phase_project(corpus: str, data_dir: str, embedding: dict, proxy: bool, ques
     reingest_s = time.perf_counter() - started
     if again.added:
         raise RuntimeError(f"re-ingest added {len(again.added)} documents; it should add none")
-    retriever, answerer = services.retriever, services.extractive
+    retriever, answerer = services.planner, services.extractive  # the stages answers go through
 
     def ask(q: str) -> tuple[float, float]:
         t0 = time.perf_counter()

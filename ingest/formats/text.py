@@ -27,6 +27,23 @@ _FIELD_RE = re.compile(r"^\s*(" + "|".join(map(re.escape, NEWS_FIELDS)) + r")\s*
 # `发布时间：…`, a site breadcrumb, or nothing); the date is pulled out of it.
 _CRUD_RE = re.compile(r"^(.{0,200}?)[，,]?\s*正文[:：](.*)$")
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}[-/]\d{1,2}(?:\s+\d{1,2}:\d{2})?")
+# Dates the pattern above misses or cuts to month/day: `2023年08月09日`, `[2023/08/03  17:28]`, `202308/13 14:15`,
+# `来源：新华网 | 2023年08月13日 10:12`; written as `2023-08-09` (with the time when there is one).
+_FULL_DATE_RE = re.compile(r"(\d{4})\s*(?:[年/.]\s*|(?=\d{2}/))(\d{1,2})\s*[月/.]\s*(\d{1,2})\s*日?"
+                           r"(?:\s*(\d{1,2}):(\d{2}))?")
+
+
+def _line_date(head: str) -> str:
+    """The date (and time) in the part of a line before `正文：`, or ""."""
+    head = head.replace("：", ":")
+    found = _DATE_RE.search(head)
+    if found and re.match(r"\d{4}-", found.group(0)):
+        return re.sub(r"\s+", " ", found.group(0))
+    full = _FULL_DATE_RE.search(head)
+    if full and 1 <= int(full.group(2)) <= 12 and 1 <= int(full.group(3)) <= 31:
+        y, mo, d, hh, mm = full.groups()
+        return f"{y}-{int(mo):02d}-{int(d):02d}" + (f" {int(hh):02d}:{mm}" if hh else "")
+    return re.sub(r"\s+", " ", found.group(0)) if found else ""
 
 
 def parse_news_records(text: str, source: str) -> list[Document]:
@@ -67,8 +84,7 @@ def parse_crud_lines(text: str, source: str) -> list[Document]:
         m = _CRUD_RE.match(line)
         if not m or not m.group(2).strip():
             continue
-        found = _DATE_RE.search(m.group(1).replace("：", ":"))
-        date = re.sub(r"\s+", " ", found.group(0)) if found else ""
+        date = _line_date(m.group(1))
         body = m.group(2).strip()
         docs.append(make_doc(body, first_line_title(re.split(r"[。！？]", body, maxsplit=1)[0]),
                          source, date=date or None, line=i, kind="news"))

@@ -40,6 +40,10 @@ class VectorStore(Protocol):
         """Nearest chunks with their cosine similarity, only from `doc_ids` when given."""
         ...
 
+    def similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> list[tuple[str, str, float]]:
+        """(chunk_id, doc_id, cosine similarity to `vector`) of the stored chunks among `chunk_ids`."""
+        ...
+
     def get(self, chunk_ids: list[str]) -> list[Chunk]: ...
 
     def stored_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:

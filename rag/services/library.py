@@ -202,9 +202,21 @@ class Library:
         doc_ids = self.registry.matching(filters)
         return doc_ids, self.registry.chunk_ids_for(doc_ids)
 
-    def dense_search(self, question: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """The question's nearest chunks by embedding (cosine), restricted to `doc_ids` inside the search."""
-        return self.vectors.query(self.embedder.embed_query(question), k, doc_ids=doc_ids)
+    def dense_search(self, question: str, k: int, doc_ids: list[str] | None = None,
+                     vector=None) -> list[tuple[Chunk, float]]:
+        """The question's nearest chunks by embedding (cosine), restricted to `doc_ids` inside the search.
+
+        `vector` is the question's embedding when the caller has it (a second search embeds nothing)."""
+        return self.vectors.query(self.embedder.embed_query(question) if vector is None else vector, k,
+                                  doc_ids=doc_ids)
+
+    def doc_similarities(self, vector, doc_ids: list[str]) -> list[tuple[str, str, float]]:
+        """(chunk_id, doc_id, cosine) of every chunk of these documents (adaptive fusion's score completion)."""
+        return self.vectors.similarities(vector, sorted(self.registry.chunk_ids_for(doc_ids)))
+
+    def embed_query(self, question: str):
+        """The question's embedding, for several dense searches of one question."""
+        return self.embedder.embed_query(question)
 
     def keyword_search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """BM25 (jieba terms) chunk ids and scores, restricted to `allowed` chunk ids."""

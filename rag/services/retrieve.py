@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rag.components.fusion import FusionModel, candidate_features
+from rag.components.fusion import rank as fusion_rank
 from rag.components.reranker import EvidenceReranker, Reranker
 from rag.services.library import Library
 from rag.settings import RetrievalSettings
@@ -45,6 +47,12 @@ class RetrieveService:
         self.settings = settings
         self.reranker = reranker
         self.evidence = None
+        self.model: FusionModel | None = None
+        if settings.fusion == "adaptive":
+            # The model weighs the evidence itself (its stage 2); evidence_weight applies to weighted / rrf.
+            self.model = FusionModel.load(settings.fusion_model or None)
+            self.scorer = EvidenceReranker(library.idf, 1.0, self.model.top_n, settings.evidence_type_weight,
+                                           settings.evidence_phrase_weight, settings.evidence_year_penalty)
         if settings.evidence_weight > 0 and settings.fusion in ("weighted", "rrf"):
             self.evidence = EvidenceReranker(library.idf, settings.evidence_weight,
                                              settings.evidence_top_n, settings.evidence_type_weight,
@@ -59,11 +67,19 @@ class RetrieveService:
         if scope is not None and not scope[0]:
             return []
         dense_hits: list[tuple[Chunk, float]] = []
+        vector = None
         if s.fusion != "keyword":
-            dense_hits = self.library.dense_search(question, n_cand, doc_ids=scope[0] if scope else None)
+            vector = self.library.embed_query(question)
+            dense_hits = self.library.dense_search(question, n_cand, doc_ids=scope[0] if scope else None,
+                                                   vector=vector)
         kw_hits: list[tuple[str, float]] = []
         if s.fusion != "dense":
             kw_hits = self.library.keyword_search(question, n_cand, allowed=scope[1] if scope else None)
+        if self.model is not None:
+            hits = self._adaptive(question, vector, dense_hits, kw_hits)
+            if self.reranker and hits:
+                hits = self.reranker.rerank(question, hits)
+            return hits[:top_k]
         dense = {c.chunk_id: score for c, score in dense_hits}
         keyword = dict(kw_hits)
         if s.fusion == "dense":
@@ -87,3 +103,34 @@ class RetrieveService:
         if self.reranker and hits:
             hits = self.reranker.rerank(question, hits)
         return hits[:top_k]
+
+    def _adaptive(self, question: str, vector, dense_hits: list[tuple[Chunk, float]],
+                  kw_hits: list[tuple[str, float]]) -> list[Hit]:
+        """Both lists with completed scores, ranked by the fusion model (rag/components/fusion.py)."""
+        assert self.model is not None
+        chunks = {c.chunk_id: c for c, _ in dense_hits}
+        missing = [cid for cid, _ in kw_hits if cid not in chunks]
+        if missing:
+            chunks.update({c.chunk_id: c for c in self.library.chunks(missing)})
+        kw = [(cid, chunks[cid].doc_id, sc) for cid, sc in kw_hits if cid in chunks]
+        # Score completion: the cosine of every chunk of the keyword hits' documents (inside one restricted
+        # search, so an article matching in several chunks is seen whole) and the BM25 score of the dense hits.
+        kw_docs = sorted({d for _, d, _ in kw})
+        dense_more: list[tuple[str, str, float]] = []
+        if kw_docs and dense_hits and vector is not None:
+            dense_more = self.library.doc_similarities(vector, kw_docs)
+        kw_more: list[tuple[str, float]] = []
+        if dense_hits and kw_hits:
+            kw_more = self.library.keyword_search(question, len(dense_hits),
+                                                  allowed={c.chunk_id for c, _ in dense_hits})
+        cand = candidate_features(
+            [(c.chunk_id, c.doc_id, sc) for c, sc in dense_hits], kw,
+            dense_more,
+            [(cid, chunks[cid].doc_id, sc) for cid, sc in kw_more if cid in chunks],
+            lengths={cid: len(c.text) for cid, c in chunks.items()})
+
+        def evidence(idx: list[int]) -> list[float]:
+            return self.scorer.evidence(question, [chunks[cand.chunk_ids[i]].text for i in idx])
+
+        return [Hit(chunk=chunks[cand.chunk_ids[i]], score=sc, dense_score=cand.dense[i],
+                    keyword_score=cand.keyword[i]) for i, sc in fusion_rank(self.model, cand, evidence)]
