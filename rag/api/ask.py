@@ -10,6 +10,8 @@ from fastapi.sse import EventSourceResponse
 
 from rag.api.deps import base, bearer, knowledge_bases
 from rag.api.schemas import ERRORS, AskRequest, AskResponse, StreamEventOut
+from rag.services.knowledge_bases import KbNotFound
+from rag.types import Answer, DoneEvent
 
 router = APIRouter(tags=["ask"], dependencies=[Depends(bearer)])
 
@@ -41,5 +43,11 @@ def ask(body: AskRequest, request: Request, names: Bases) -> dict:
                          "(the authoritative answer with citations, model, cost, latency).")
 def ask_stream(body: AskRequest, request: Request, names: Bases) -> Iterator[StreamEventOut]:
     filters = body.filters.to_filters() if body.filters else None
-    for event in knowledge_bases(request).stream(names, body.question, body.top_k, filters, body.history_dicts()):
-        yield event.to_dict()
+    try:
+        for event in knowledge_bases(request).stream(names, body.question, body.top_k, filters,
+                                                     body.history_dicts()):
+            yield event.to_dict()
+    except KbNotFound as exc:
+        # Deleted between the dependency's check and the stream's first byte: the status is sent already, so
+        # the stream ends with a refusal naming the deletion (as one deleted mid-answer does), not a cut-off.
+        yield DoneEvent(Answer(answer=exc.message, citations=[], model="none", refused=True)).to_dict()

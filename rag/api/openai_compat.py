@@ -99,11 +99,15 @@ def chat_completions(body: ChatCompletionRequest, request: Request):
                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
+    # Opened here, before the response starts: a base deleted by now is a real 404; one deleted later ends
+    # the stream with a refusal naming the deletion (Services._stream).
+    stream = svc.stream(question, body.top_k, filters, history)
+
     def events() -> Iterator[str]:
         yield chunk({"role": "assistant", "content": ""})
         streamed = ""
         replaced = False
-        for event in svc.stream(question, body.top_k, filters, history):
+        for event in stream:
             if isinstance(event, TokenEvent) and not replaced:
                 streamed += event.text
                 yield chunk({"content": event.text})
