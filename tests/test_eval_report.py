@@ -111,8 +111,10 @@ def test_user_jsonl_over_own_index(user_index, capsys):
     assert main(["--settings", str(cfg), "eval", "retrieval", "--dataset", str(qs), "--ablations", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 3 and out["hit@1"] == 1.0  # sources resolved to the rice document
-    # The partial settings file keeps the shipped evidence stage, so plain weighted fusion is an ablation too.
-    assert set(out["ablations"]) == {"keyword", "dense", "rrf", "weighted(dense 0.7)", out["configuration"]["name"]}
+    # The partial settings file keeps the shipped evidence stage, so plain weighted fusion (and weighted +
+    # evidence, the default before adaptive fusion) are ablations too.
+    assert set(out["ablations"]) == {"keyword", "dense", "rrf", "weighted(dense 0.7)",
+                                     "weighted(dense 0.7)+evidence 0.8", out["configuration"]["name"]}
     assert main(["--settings", str(cfg), "eval", "answers", "--dataset", str(qs)]) == 0
     table = capsys.readouterr().out
     assert "accuracy" in table and "false_refusal_rate" in table
