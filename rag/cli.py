@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -15,6 +16,12 @@ from rag.settings import Settings, load_settings
 if TYPE_CHECKING:
     from rag.protocols import IndexServices
 
+
+
+def _ljust(text: str, width: int) -> str:
+    """Pad to `width` terminal columns: a CJK base name (新能源研报) takes two columns a character."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.settings)
@@ -282,7 +289,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
                 print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, indent=2))
             else:
                 for i in infos:
-                    print(f"{i.name:<24} {i.documents:>6} document(s) {i.chunks:>8} chunk(s)")
+                    print(f"{_ljust(i.name, 24)} {i.documents:>6} document(s) {i.chunks:>8} chunk(s)")
             return 0
         if args.kb_cmd == "create":
             info = kbs.create(args.name)
