@@ -548,6 +548,7 @@ class _Evidence:
         self.sents: list[str] = [s for t in texts for s in _chunk_sentences(t)]
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
+        self.window_quantities = [quantities(w, liberal=True) for w in self.windows]
         self.text = "\n".join(texts)
         self._heads = [t.strip().split("\n", 1)[0] for t in texts if "\n" in t.strip()]
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
@@ -586,7 +587,16 @@ class _Evidence:
 
     def lexical(self, body: str) -> tuple[float, int]:
         claim = _claim_units(body)
-        scores = [_recall(claim, w) for w in self.window_units]
+        # the claim's figures count as words too, each matched where the window states it by value: a sentence
+        # made mostly of figures (共有132人，其中乘客123名…) would otherwise rest on its few remaining bigrams,
+        # and a figure written another way (4,570,000 for 457万) is as much the passage's as a copied word
+        figures = [q for q in quantities(_nfkc(body)) if q.kind not in ("era", "date")]
+        if not figures:
+            scores = [_recall(claim, w) for w in self.window_units]
+        else:
+            total = len(claim) + len(figures)
+            scores = [(len(claim & w) + sum(any(same_quantity(q, x) for x in wq) for q in figures)) / total
+                      for w, wq in zip(self.window_units, self.window_quantities, strict=True)]
         best = int(np.argmax(scores)) if scores else 0
         return (scores[best] if scores else 0.0), best
 
@@ -800,6 +810,35 @@ def _measure_agrees(a: str, b: str) -> bool:
     return not a or not b or a == b or any(a in kin and b in kin for kin in _COUNTER_KIN)
 
 
+_RISE = re.compile(r"(?:增长|增加|上升|提高|提升|上涨|增幅|涨幅|多出|增|涨)$")
+_FALL = re.compile(r"(?:下降|减少|下滑|降低|下跌|回落|降幅|跌幅|缩减|减|降|跌)$")
+#: words that may sit between a change word and its figure (增长了约4.49%, 减少至, 下降幅度为)
+_CHANGE_LINK = re.compile(r"(?:了|约|近|超过|达到?|为|幅度为?|率为?|至|到|\s)*$")
+
+
+def _direction(text: str, q: Quantity) -> int:
+    """+1 when the words right before figure `q` say it is a rise, -1 a fall, 0 when they say neither."""
+    head = text[max(0, q.start - 12) : q.start]
+    head = head[: len(head) - len(_CHANGE_LINK.search(head).group(0))]
+    return 1 if _RISE.search(head) else -1 if _FALL.search(head) else 0
+
+
+def _direction_reversed(body: str, q: Quantity, clauses: Sequence[str]) -> bool:
+    """Whether the claim calls figure `q` a rise (or fall) where every passage clause stating it with a direction
+    says the opposite."""
+    d = _direction(body, q)
+    if not d:
+        return False
+    seen = [_direction(c, x) for c in clauses for x in quantities(c, liberal=True) if same_quantity(q, x)]
+    seen = [x for x in seen if x]
+    return bool(seen) and all(x == -d for x in seen)
+
+
+#: a sentence that says it works out or guesses its content rather than reading it from the sources
+_GUESS = re.compile(r"推算|估算|推测|推断|猜测|据此(?:计算|估计)|粗略(?:计算|估计)|大致可以算出|可以算出|"
+                    r"按[^，。]{0,12}计算")
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -866,6 +905,12 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if q.kind != "date" and _respectively_misplaced(
                 q, body, [ev.sents[k] for sc, k in holders if sc >= top - settings.number_clause_margin]):
             problems.append(f"number {q.text} is paired with another item in the chunk (分别)")
+            continue
+        # the direction of a change: 同比增长4.49% where every passage clause stating it says 减少4.49%
+        if q.kind != "date" and _direction_reversed(body, q, [ev.clauses[i][1] for i, (sc, k, qs) in enumerate(scored)
+                                                            if sc >= top - settings.number_clause_margin
+                                                            and any(same_quantity(q, x) for x in qs)]):
+            problems.append(f"number {q.text} is a change the other way in the chunk (rise for fall)")
             continue
         # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
         if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
@@ -1071,9 +1116,13 @@ def check_grounding(
     evs: dict[tuple[int, ...], _Evidence] = {}
     asked = quantities(question, liberal=True) if question else []
     pending_semantic: list[tuple[SentenceCheck, _Evidence, str]] = []
+    hedged = any(c.kind == "refusal" for c in content)
     for c in claims:
         short = _short(c.text)
         body = _body(c.text)
+        if hedged and _GUESS.search(body):  # 资料未提及…。按…推算，约为11.2亿元: what the passage lacks, guessed
+            c.problems.append(f"guesses what the answer says the sources lack: {short}")
+            continue
         summary = False
         if not c.refs and answer_refs:  # an uncited summary sentence is checked against everything cited
             c.refs, c.inherited, summary = list(answer_refs), True, True
