@@ -546,6 +546,7 @@ class _Evidence:
     def __init__(self, texts: Sequence[str]) -> None:
         texts = [_unwrap(t) for t in texts]
         self.sents: list[str] = [s for t in texts for s in _chunk_sentences(t)]
+        self.sent_chunk: list[int] = [i for i, t in enumerate(texts) for _ in _chunk_sentences(t)]
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
         self.window_quantities = [quantities(w, liberal=True) for w in self.windows]
@@ -698,13 +699,43 @@ def _respectively_misplaced(q: Quantity, body: str, holder_sents: Sequence[str])
 _BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较|高于|低于|快于|慢于|多于|少于|超过|不及|对比)\s*(?:于\s*)?$")
 
 
-def _years(text: str) -> set[int]:
-    """Years `text` states a figure for (comparison bases left out)."""
+def _years(text: str, bases: bool = False) -> set[int]:
+    """Years `text` states a figure for (comparison bases left out, unless `bases` and there is no other)."""
     out: set[int] = set()
+    base: set[int] = set()
     for x in quantities(text):
-        if x.kind == "date" and x.date[0] is not None and not _BASE_YEAR.search(text[max(0, x.start - 4) : x.start]):
-            out.add(x.date[0])
-    return out
+        if x.kind == "date" and x.date[0] is not None:
+            before = text[max(0, x.start - 4) : x.start]
+            since = re.match(r"\d{4}\s*年[^，。；]{0,16}(?:以来|开始)", text[x.start :])
+            (base if _BASE_YEAR.search(before) or (since and re.search(r"[自从]$", before)) else out).add(x.date[0])
+    return out or (base if bases else set())
+
+
+def _base_figure_years(clause: str, q: Quantity) -> set[int]:
+    """The year of a comparison's base when `q` is the base's own figure (低于2021年春节档的78.43亿元), not the
+    difference (比2021年增长了80万)."""
+    at = clause.find(q.text)
+    m = re.search(r"(?:比|较|与|相比|相较|高于|低于|多于|少于|超过|不及)\s*(\d{4})\s*年[^，,。；的]{0,10}的\s*$",
+                  clause[:at] if at > 0 else "")
+    return {int(m.group(1))} if m else set()
+
+
+def _passage_years(ev: _Evidence, k: int, clause: str) -> set[int]:
+    """The years passage clause `clause` (of sentence k) is about: its own, else those named before it in its
+    sentence, else those of the sentence before (2021年，上海经济总量实现突破。地区生产总值43214.85亿元…), else
+    any its sentence names."""
+    own = _years(clause)
+    if own:
+        return own
+    sent = ev.sents[k]
+    at = sent.find(clause)
+    before = _years(sent[:at]) if at > 0 else set()
+    if before:
+        return before
+    if k > 0 and ev.sent_chunk[k - 1] == ev.sent_chunk[k] and (prev := _years(ev.sents[k - 1])) \
+            and not _years(sent):
+        return prev
+    return _years(sent)
 
 
 #: parts of a year a figure may be of: a whole year, a half, a quarter, the first three quarters
@@ -768,7 +799,7 @@ def _says_metric(metric: str, text: str) -> bool:
 def _other_time(ev: _Evidence, k: int, clause: str, claim_years: set[int], claim_periods: set[str]) -> bool:
     """Whether passage clause `clause` (of sentence k) is about another year or part of a year than the claim;
     a sentence without a period word is of the period of the sentences before it (其中，…交付量为…)."""
-    years = _years(clause) or _years(ev.sents[k])
+    years = _passage_years(ev, k, clause)
     periods = _periods(clause) or next(
         (p for j in range(k, max(-1, k - 5), -1) if (p := _periods(ev.sents[j]))), set())
     return bool(claim_years and years and years.isdisjoint(claim_years)) or bool(
@@ -779,14 +810,15 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
                 margin: float) -> bool:
     """Whether every passage clause stating `q` (among the best matching) is about a year the claim does not
     name: the clause's own year, else its sentence's; a clause without any year proves nothing."""
-    claim_years = _years(context) or _years(body[: q.start])  # its clause's year, else one named before it
+    # its clause's year (低于2021年春节档的78.43亿元: the base's own figure), else one named before it
+    claim_years = _base_figure_years(context, q) or _years(context) or _years(body[: q.start])
     if not claim_years or not holders:
         return False
     top = max(sc for sc, _, _ in holders)
     for sc, k, clause in holders:
         if sc < top - margin:
             continue
-        years = _years(clause) or _years(ev.sents[k])
+        years = _base_figure_years(clause, q) or _passage_years(ev, k, clause)
         if not years or years & claim_years:
             return False
     return True
@@ -889,7 +921,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         top = max(sc for sc, _ in holders)
         # a clause about another year or period than the claim's is no rival (2021年…交付量超过93万辆, or 第四季度
         # 交付量为405278辆, for a claim on 2022's 全年)
-        claim_years = _years(context_text) or _years(body[: q.start])
+        claim_years = _base_figure_years(context_text, q) or _years(context_text) or _years(body[: q.start])
         # a figure claimed for a year (2021年GDP增长…) is the whole year's, unless the claim names a part of it
         claim_periods = _periods(context_text) or _periods(body[: q.start]) or ({"year"} if claim_years else set())
 
