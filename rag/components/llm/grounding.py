@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -389,6 +389,13 @@ def noun_coverage(claim: str, evidence: str) -> float:
     return held / len(nouns)
 
 
+#: a year written as a fiscal / school year or season (2021财年, 2023学年, 2022赛季): a date, not a count
+_YEAR_LIKE = re.compile(r"(?:19|20)\d{2}\s*(?:财年|财政年度|年度|学年|赛季|届)")
+#: a closing line that names the source: 数据来源：…, 资料出处：…, 以上内容引自…
+_SOURCE_LINE = re.compile(r"^(?:以上|上述)?(?:数据|资料|信息|内容|图表)?(?:来源|出处|引自|摘自|援引自)"
+                          r"(?:于|自)?\s*[:：]")
+
+
 def _kind(sentence: str, next_line_is_list: bool | None) -> str:
     body = _body(sentence)
     if len(_CONTENT.findall(body)) == 0:
@@ -399,10 +406,13 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "refusal"
     if body.endswith((":", "：")) and all(
             q.kind == "date" or (q.kind == "number" and q.value <= 12 and not q.text[0].isdigit())
+            or _YEAR_LIKE.match(body, q.start)
             for q in quantities(body)):  # a lead-in may name a date or count what follows (两种推盘…如下：)
         return "lead_in"
     if _META.match(body) and not quantities(body):
         return "meta"
+    if _SOURCE_LINE.match(body) and len(_CONTENT.findall(body)) <= 40:
+        return "meta"  # 数据来源：2019年年度报告[1] names where the figures above come from, and claims nothing
     return "claim"
 
 
@@ -540,6 +550,12 @@ def _unwrap(text: str) -> str:
 _BARE_FIGURE = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占)")
 
 
+#: a column or table header that gives its figures' unit as per cent: （%）, (%), 比例(%)
+_PERCENT_HEADER = re.compile(r"[（(]\s*[%％]\s*[)）]")
+#: the text mark of a figure read as a percentage through its table's header (not written with %)
+_COLUMN_PERCENT = "%(列)"
+
+
 class _Evidence:
     """The sentences and clauses of the chunks that cover one claim, with their quantities and names."""
 
@@ -554,6 +570,8 @@ class _Evidence:
         self._heads = [t.strip().split("\n", 1)[0] for t in texts if "\n" in t.strip()]
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
+        # a table whose header says its figures are percentages (本期比上期同期增减（%）): -65.25 is -65.25%
+        percent_tables = {i for i, t in enumerate(texts) if _PERCENT_HEADER.search(t)}
         for k, s in enumerate(self.sents):
             found = list(_CLAUSE.finditer(s))
             parts = [m.group(0) for m in found]
@@ -567,7 +585,11 @@ class _Evidence:
                     while before and len(extra) < 4:  # back to the first clause naming something
                         extra |= _claim_units(before.pop())
                     cu = cu | extra
-                self.clauses.append((k, c, cu, quantities(c, liberal=True)))
+                qs = quantities(c, liberal=True)
+                if self.sent_chunk[k] in percent_tables:  # a (%) column: its bare figures are percentages
+                    qs = qs + [replace(x, kind="percent", text=x.text + _COLUMN_PERCENT) for x in qs
+                               if x.kind == "number"]
+                self.clauses.append((k, c, cu, qs))
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
         df: dict[str, int] = {}
         for _, _, cu, _ in self.clauses:
@@ -625,12 +647,14 @@ def _same_fields(a: Quantity, b: Quantity) -> bool:
     return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
 
 
-def _rival(x: Quantity, q: Quantity) -> bool:
+def _rival(x: Quantity, q: Quantity, column: bool = False) -> bool:
     """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
     if q.kind == "date":
         return _covers(x, q)
-    # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%
-    return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date"
+    # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%; a table
+    # figure read as a share only through its column's (%) may state one, but is no rival to one
+    return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date" \
+        and (column or not x.text.endswith(_COLUMN_PERCENT))
 
 
 def _dice(a: set[str], b: set[str]) -> float:
@@ -919,6 +943,9 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                 problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
         top = max(sc for sc, _ in holders)
+        # a table's (%) figures rival a share only where the passage writes that share nowhere with its %
+        column = not any(same_quantity(q, x) and not x.text.endswith(_COLUMN_PERCENT)
+                         for _, _, qs in scored for x in qs)
         # a clause about another year or period than the claim's is no rival (2021年…交付量超过93万辆, or 第四季度
         # 交付量为405278辆, for a claim on 2022's 全年)
         claim_years = _base_figure_years(context_text, q) or _years(context_text) or _years(body[: q.start])
@@ -926,7 +953,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         claim_periods = _periods(context_text) or _periods(body[: q.start]) or ({"year"} if claim_years else set())
 
         rival = max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
-                     if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
+                     if any(_rival(x, q, column) and not any(same_quantity(b, x) for b in beside) for x in qs)
                      and not any(same_quantity(q, x) for x in qs)
                      and not (q.kind != "date" and _other_time(ev, k, c, claim_years, claim_periods))),
                     default=0.0)
