@@ -525,9 +525,15 @@ def _entity_context(sents: Sequence[str], k: int, names: Sequence[str]) -> list[
     """The names a chunk sentence is about: its own, else those of the nearest sentence before that has any."""
     for j in range(k, max(-1, k - 3), -1):
         own = [n for n in names if _named_in(n, sents[j])]
+        if own and j > 0 and _NO_SUBJECT.match(sents[j]):  # ，是马来西亚唯一的大洋岛，面积约4万平方米: the
+            own += [n for n in names if _named_in(n, sents[j - 1]) and n not in own]  # subject is the last one's
         if own:
             return own
     return []
+
+
+#: a sentence that opens without a subject (，是…, 是…, 位于…) goes on about the subject of the sentence before
+_NO_SUBJECT = re.compile(r"^\s*[，,]|^\s*(?:是|为|位于|系|曾是|也是|并且|并|又|还)")
 
 
 def _same_entity(a: str, b: str) -> bool:
@@ -895,6 +901,17 @@ _GUESS = re.compile(r"推算|估算|推测|推断|猜测|据此(?:计算|估计)
                     r"按[^，。]{0,12}计算")
 
 
+_LISTED = re.compile(r"((?:[^，。；：:、\s]{1,12}[、和及与])+[^，。；：:、\s]{1,12}?)(?:等|共|这|总共|合计)?\s*$")
+
+
+def _counts_listed(body: str, q: Quantity) -> bool:
+    """Whether count `q` (三条, 5个) is the number of items the sentence lists right before it."""
+    if q.kind != "number" or q.value > 20 or q.value != int(q.value):
+        return False
+    m = _LISTED.search(body[: q.start])
+    return bool(m) and len(re.split(r"[、和及与]", m.group(1))) == int(q.value)
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -939,6 +956,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
+            if _counts_listed(body, q):
+                continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists
             if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
                 problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
@@ -952,7 +971,14 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # a figure claimed for a year (2021年GDP增长…) is the whole year's, unless the claim names a part of it
         claim_periods = _periods(context_text) or _periods(body[: q.start]) or ({"year"} if claim_years else set())
 
-        rival = max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
+        # a passage clause stating q together with another figure of the claim's clause is where q comes from
+        # (2018年春节档67.71亿元 for 2018年春节档票房为67.71亿元), whatever clause matches the words better
+        partners = [x for x in beside if (x.kind != "date" or q.kind == "date")
+                    and not (x.kind in ("number", "money") and x.raw <= 12 and x.raw == int(x.raw))]  # 前五名, 1块钱
+        co_stated = bool(partners) and any(
+            any(same_quantity(q, x) for x in qs) and any(same_quantity(b, x) for b in partners for x in qs)
+            for _, _, _, qs in ev.clauses)
+        rival = 0.0 if co_stated else max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                      if any(_rival(x, q, column) and not any(same_quantity(b, x) for b in beside) for x in qs)
                      and not any(same_quantity(q, x) for x in qs)
                      and not (q.kind != "date" and _other_time(ev, k, c, claim_years, claim_periods))),
