@@ -255,6 +255,8 @@ def entities(text: str) -> list[str]:
     found: list[str] = []
     for word, flag in _tagged(t):
         w = word.strip()
+        if flag in _ENTITY_FLAGS and len(w) >= 3 and w[0] in "和与及或" and _word_freq(w) is None:
+            w = w[1:]  # the HMM glues a conjunction to the word after it (营业收入…和归母净利润 -> 和归母)
         if flag not in _ENTITY_FLAGS or len(w) < 2 or w.lower() in _GENERIC:
             continue
         if flag in ("ns", "nz"):
@@ -863,6 +865,8 @@ _COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届�
 
 def _measure_after(text: str, q: Quantity) -> str:
     """The measure word right after a count (8453个 -> 个), '' when there is none."""
+    if q.value != int(q.value):
+        return ""  # 2.64个盖帽 is an average, not a count: 2.64次封盖 states it
     nxt = text[q.start + len(q.text) : q.start + len(q.text) + 1]
     return nxt if q.kind == "number" and _COUNTER.fullmatch(nxt or "-") else ""
 
