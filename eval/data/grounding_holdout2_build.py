@@ -18,10 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from build_grounding_passages import cmrc_chunks, rgb_chunks, seed_chunks  # noqa: E402
+from build_grounding_passages import SF, cmrc_chunks, pdf_chunk, rgb_chunks, seed_chunks  # noqa: E402
 
 OUT = Path(__file__).parent / "grounding_holdout2.jsonl"
 G, B = True, False
+
+
+def sf_certs() -> list[dict]:
+    """The 2019 annual report's page 10: the company's qualifications and certifications, then its tank business."""
+    return [pdf_chunk(SF, 10, "公司拥有美国机械工程师协会", "具备\n了向全球范围提供产品的资质。"),
+            pdf_chunk(SF, 10, "2、罐箱积极开拓市场", "较上年同比有增长。")]
+
 
 QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] = {
     "h2-01": ("rgb", "首趟RCEP班列从哪里出发？开往哪里？", rgb_chunks(3, [("p", 0), ("p", 1), ("n", 0)]), [
@@ -125,6 +132,15 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
         (G, "marker_shapes", "豆包大模型和火山方舟2.0已在金融、汽车、智能终端、电商零售、教育科研等行业落地。[1]"),
         (B, "other_entity_number", "字节的豆包大模型已在金融、医疗、教育、汽车、能源等20多个行业落地[1]。"),
         (B, "invented_entity", "豆包大模型已在金融、汽车、电商零售等行业落地，并与招商银行、比亚迪达成了合作[1]。"),
+    ]),
+    "h2-14": ("real_docs", "四方科技的罐式集装箱符合哪些标准、通过了哪些认证？", sf_certs(), [
+        (G, "list_leadin", "根据年报，四方科技的罐式集装箱：\n\n1. **符合的标准**：ISO、ASME、EN、GB标准\n2. **通过的认证**：\n   - 英国劳氏船级社\n   - 法国必维船级社\n   - 挪威船级社\n   - 俄罗斯船级社\n   - 中国船级社\n\n因此具备了向全球范围提供产品的资质[1]。"),
+        (G, "paraphrase", "公司的罐箱按ISO、ASME、EN和GB几套标准生产，拿到了英国劳氏、法国必维、挪威、俄罗斯和中国等多家船级社的产品认证，所以可以卖到全世界[1]。"),
+        (G, "combined", "四方科技的罐式集装箱符合ISO、ASME、EN、GB标准，并通过了英国劳氏船级社、法国必维船级社、中国船级社等多项认证；2019年其罐式集装箱销量全球市场占有率达到15.55%[1,2]。"),
+        (B, "invented_entity", "四方科技的罐式集装箱符合ISO、ASME标准，并通过了美国船级社（ABS）和日本海事协会的认证[1]。"),
+        (B, "wrong_number", "公司罐式集装箱通过了多项船级社认证[1]，2019年销量全球市场占有率达到25.55%[2]。"),
+        (B, "false_refusal", "抱歉，资料中没有提到四方科技罐式集装箱的标准和认证情况。"),
+        (B, "wrong_citation", "四方科技的罐式集装箱符合ISO、ASME、EN、GB标准，并通过了英国劳氏船级社等多项产品认证[2]。"),
     ]),
     "h2-13n": ("seed", "豆包大模型在医疗行业的客户有哪些？", seed_chunks(8, 1), [
         (G, "refusal", "根据提供的资料，无法回答豆包大模型在医疗行业有哪些客户。资料只说豆包已在金融、汽车、智能终端、电商零售、教育科研等行业落地。[1]"),
