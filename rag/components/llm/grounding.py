@@ -919,6 +919,26 @@ def _counts_listed(body: str, q: Quantity) -> bool:
     return bool(m) and len(re.split(r"[、和及与]", m.group(1))) == int(q.value)
 
 
+def _generic_small_count(q: Quantity, unit: str) -> bool:
+    """个 is the all-purpose measure word of small counts: 两个选项 counts what 两条路 does."""
+    return unit == "个" and q.kind == "number" and q.value <= 10
+
+
+def _counts_passage_list(q: Quantity, beside: Sequence[Quantity], ev: _Evidence) -> bool:
+    """Whether count `q` is the number of items a passage clause lists right before a figure that the claim's
+    clause also states."""
+    if q.kind != "number" or q.value > 20 or q.value != int(q.value):
+        return False
+    partners = [b for b in beside if b.kind != "date" and not (b.raw <= 12 and b.raw == int(b.raw))]
+    for _, c, _, qs in ev.clauses:
+        for x in qs:
+            if any(same_quantity(b, x) for b in partners):
+                m = _LISTED.search(re.split(r"共|合计|总计", c[: x.start])[0])
+                if m and len(re.split(r"[、和及与]", m.group(1))) == int(q.value):
+                    return True
+    return False
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -956,15 +976,17 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个), nor a
         # date's month or day (5款 is not 5月21日)
         scored = [(ev.weighted_recall(cu, context), k,
-                   [x for x in qs if not same_quantity(q, x) or (_measure_agrees(unit, _measure_after(c, x))
+                   [x for x in qs if not same_quantity(q, x) or ((_measure_agrees(unit, _measure_after(c, x))
+                                                                  or _generic_small_count(q, unit))
                                                                  and not (unit and x.kind == "date"))])
                   for k, c, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            if _counts_listed(body, q):
-                continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists
+            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev):
+                continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists, or
+                # that the passage lists beside another of its figures (初中部和新校区高中部共占地158亩: 两个校区)
             if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
                 problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
