@@ -467,3 +467,12 @@ def test_glued_conjunctions_and_averages() -> None:
     ok = check_grounding("那个赛季他场均近20分、11.4个篮板球和2.64次盖帽[1]。", given, None, s)
     assert ok.ok, ok.problems
     assert not check_grounding("那个赛季他场均近20分、11.4个篮板球和3.64次盖帽[1]。", given, None, s).ok
+
+
+def test_a_clause_the_chunk_says_nothing_of_fails() -> None:
+    given = {1: "课程总成绩由平时成绩和期末考试成绩组成，平时成绩所占比例一般不超过30%。"}
+    s = GroundingSettings()
+    assert check_grounding("平时成绩所占比例一般不超过30%[1]。", given, None, s).ok
+    bad = check_grounding("平时成绩所占比例一般不超过30%，确需提高须经校长办公会审议批准后方可执行[1]。", given,
+                          None, s)
+    assert not bad.ok and any("no support" in p for p in bad.problems)

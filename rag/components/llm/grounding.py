@@ -939,6 +939,21 @@ def _counts_passage_list(q: Quantity, beside: Sequence[Quantity], ev: _Evidence)
     return False
 
 
+def _unsupported_clause(claim: str, ev: _Evidence) -> str:
+    """A long clause of the claim of which the cited chunks hold almost nothing (a cause or fact appended to a
+    supported one: 毛利率为22.27%，下降主要是人工成本上升和人民币汇率波动导致的), '' when there is none."""
+    have = _word_units(ev.text)
+    for m in _CLAUSE.finditer(claim):
+        cu = _claim_units(m.group(0))
+        if len(cu) >= _BARE_CLAUSE_UNITS and _recall(cu, have) < _BARE_CLAUSE_RECALL:
+            return _short(m.group(0))
+    return ""
+
+
+_BARE_CLAUSE_UNITS = 8
+_BARE_CLAUSE_RECALL = 0.1
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
                    given_quantities: Sequence[Quantity] = ()) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
@@ -1267,6 +1282,10 @@ def check_grounding(
             else:
                 c.problems.append(f"citation {list(known)} does not support the sentence (overlap {c.lexical:.2f}): "
                                   f"{short}")
+        if not c.problems:
+            bare = _unsupported_clause(claim_text, ev)
+            if bare:
+                c.problems.append(f"a clause has no support in the cited chunk(s) ({bare}): {short}")
         names = entities(body)
         if settings.check_entities:
             missing = [n for n in names if not _named_in(n, ev.text)]
