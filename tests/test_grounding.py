@@ -476,3 +476,11 @@ def test_a_clause_the_chunk_says_nothing_of_fails() -> None:
     bad = check_grounding("平时成绩所占比例一般不超过30%，确需提高须经校长办公会审议批准后方可执行[1]。", given,
                           None, s)
     assert not bad.ok and any("no support" in p for p in bad.problems)
+
+
+def test_a_count_of_the_items_the_passage_lists_beside_a_figure() -> None:
+    given = {1: "2009年学校正式搬迁至新址。目前初中部和蠡湖新校区高中部共占地一百五十八亩，建筑面积约8万平方米。"}
+    s = GroundingSettings()
+    ok = check_grounding("学校两个校区共占地158亩，建筑面积约8万平方米[1]。", given, None, s)
+    assert ok.ok, ok.problems
+    assert not check_grounding("学校三个校区共占地158亩，建筑面积约8万平方米[1]。", given, None, s).ok
