@@ -484,3 +484,8 @@ def test_a_count_of_the_items_the_passage_lists_beside_a_figure() -> None:
     ok = check_grounding("学校两个校区共占地158亩，建筑面积约8万平方米[1]。", given, None, s)
     assert ok.ok, ok.problems
     assert not check_grounding("学校三个校区共占地158亩，建筑面积约8万平方米[1]。", given, None, s).ok
+
+
+def test_a_two_character_abbreviation_names_its_full_name() -> None:
+    assert _named_in("归母", "公司实现营业收入92.45亿元、归属于母公司股东的净利润23.92亿元")
+    assert not _named_in("归母", "公司实现营业收入92.45亿元、归属于上市公司股东的净利润23.92亿元")

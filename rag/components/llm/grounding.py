@@ -361,6 +361,8 @@ def _abbreviation_in(n: str, low: str) -> bool:
         gaps = "".join(f"{re.escape(ch)}[\u4e00-\u9fff]{{0,3}}?" for ch in n[2:-1])
         rx = re.compile(f"{re.escape(n[:2])}{gaps}[\u4e00-\u9fff]{{0,3}}?{re.escape(n[-1])}")
         return any(len(m.group(0)) <= 2 * len(n) for m in rx.finditer(low))
+    if len(n) == 2 and _CJK_RUN.fullmatch(n):  # 归母 for 归属于母公司: the second character within two after
+        return re.search(f"{re.escape(n[0])}[一-鿿]{{1,2}}{re.escape(n[1])}", low) is not None
     return False
 
 
