@@ -74,7 +74,7 @@ class GroundingSettings(BaseModel):
 
     enabled: bool = Field(True, description="check citations and support; off accepts any answer")
     min_support: float = Field(
-        0.35,
+        0.30,
         ge=0,
         le=1,
         description="share of a sentence's word bigrams that its best window of one or two cited chunk sentences "

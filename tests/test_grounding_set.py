@@ -169,3 +169,20 @@ def test_the_dev_set_asks_questions_of_neither_other_set(rows: list[dict]) -> No
     questions = {r["question"] for r in dev}
     assert len(dev) >= 30 and not questions & ({r["question"] for r in rows} | {r["question"] for r in held})
     assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in dev)
+
+
+def test_the_second_holdout_set_is_new_and_covers_every_style(rows: list[dict]) -> None:
+    def read(name: str) -> list[dict]:
+        return [json.loads(line) for line in SET.with_name(name).read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+
+    held2 = read("grounding_holdout2.jsonl")
+    earlier = {r["question"] for r in [*rows, *read("grounding_holdout.jsonl"), *read("grounding_dev.jsonl")]}
+    questions = {r["question"] for r in held2}
+    assert len(held2) >= 60 and len(questions) >= 12 and not questions & earlier
+    good = sum(r["good"] for r in held2)
+    assert abs(2 * good - len(held2)) <= 0.15 * len(held2)
+    assert {r["style"] for r in held2} == GOOD_STYLES | BAD_STYLES
+    assert {r["origin"] for r in held2} == ORIGINS
+    assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in held2)
+    assert len({r["id"] for r in held2}) == len(held2)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -55,7 +55,10 @@ _CONNECTIVE = re.compile(
     r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
     r"最后|因此|所以|可见|根据(?:提供的|所给的?|上述|以上)?(?:资料|材料|信息|内容)(?:显示|来看)?|"
     # attribution frames say who holds a view, not what the view is: 在他看来，…; 据他介绍，…
-    r"在[^，,。]{1,12}看来|据[^，,。]{1,12}(?:介绍|表示|透露|称|分析|解读))[，,：:]?"
+    r"在[^，,。]{1,12}看来|据[^，,。]{1,12}(?:介绍|表示|透露|称|分析|解读)|"
+    # frames that announce a summary or a reading (刘伟光的观点可以概括为：…; 资料只提到了…; 从历年数据看，…)
+    r"[^，,。：:]{1,16}?的?(?:观点|看法|意见|结论|判断|说法)(?:可以|可)?(?:概括|总结|归纳)为|"
+    r"(?:资料|材料|文中|原文|文章)中?(?:只|仅)?(?:提到|显示|指出|说明|写到|介绍)了?|从[^，,。]{1,8}(?:来看|看))[，,：:]?"
 )
 
 # ---- refusals: a family of phrasings, recognised sentence by sentence ------------------------------------
@@ -252,6 +255,8 @@ def entities(text: str) -> list[str]:
     found: list[str] = []
     for word, flag in _tagged(t):
         w = word.strip()
+        if flag in _ENTITY_FLAGS and len(w) >= 3 and w[0] in "和与及或" and _word_freq(w) is None:
+            w = w[1:]  # the HMM glues a conjunction to the word after it (营业收入…和归母净利润 -> 和归母)
         if flag not in _ENTITY_FLAGS or len(w) < 2 or w.lower() in _GENERIC:
             continue
         if flag in ("ns", "nz"):
@@ -356,6 +361,8 @@ def _abbreviation_in(n: str, low: str) -> bool:
         gaps = "".join(f"{re.escape(ch)}[\u4e00-\u9fff]{{0,3}}?" for ch in n[2:-1])
         rx = re.compile(f"{re.escape(n[:2])}{gaps}[\u4e00-\u9fff]{{0,3}}?{re.escape(n[-1])}")
         return any(len(m.group(0)) <= 2 * len(n) for m in rx.finditer(low))
+    if len(n) == 2 and _CJK_RUN.fullmatch(n):  # 归母 for 归属于母公司: the second character within two after
+        return re.search(f"{re.escape(n[0])}[一-鿿]{{1,2}}{re.escape(n[1])}", low) is not None
     return False
 
 
@@ -389,6 +396,13 @@ def noun_coverage(claim: str, evidence: str) -> float:
     return held / len(nouns)
 
 
+#: a year written as a fiscal / school year or season (2021财年, 2023学年, 2022赛季): a date, not a count
+_YEAR_LIKE = re.compile(r"(?:19|20)\d{2}\s*(?:财年|财政年度|年度|学年|赛季|届)")
+#: a closing line that names the source: 数据来源：…, 资料出处：…, 以上内容引自…
+_SOURCE_LINE = re.compile(r"^(?:以上|上述)?(?:数据|资料|信息|内容|图表)?(?:来源|出处|引自|摘自|援引自)"
+                          r"(?:于|自)?\s*[:：]")
+
+
 def _kind(sentence: str, next_line_is_list: bool | None) -> str:
     body = _body(sentence)
     if len(_CONTENT.findall(body)) == 0:
@@ -399,10 +413,13 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "refusal"
     if body.endswith((":", "：")) and all(
             q.kind == "date" or (q.kind == "number" and q.value <= 12 and not q.text[0].isdigit())
+            or _YEAR_LIKE.match(body, q.start)
             for q in quantities(body)):  # a lead-in may name a date or count what follows (两种推盘…如下：)
         return "lead_in"
     if _META.match(body) and not quantities(body):
         return "meta"
+    if _SOURCE_LINE.match(body) and len(_CONTENT.findall(body)) <= 40:
+        return "meta"  # 数据来源：2019年年度报告[1] names where the figures above come from, and claims nothing
     return "claim"
 
 
@@ -515,9 +532,15 @@ def _entity_context(sents: Sequence[str], k: int, names: Sequence[str]) -> list[
     """The names a chunk sentence is about: its own, else those of the nearest sentence before that has any."""
     for j in range(k, max(-1, k - 3), -1):
         own = [n for n in names if _named_in(n, sents[j])]
+        if own and j > 0 and _NO_SUBJECT.match(sents[j]):  # ，是马来西亚唯一的大洋岛，面积约4万平方米: the
+            own += [n for n in names if _named_in(n, sents[j - 1]) and n not in own]  # subject is the last one's
         if own:
             return own
     return []
+
+
+#: a sentence that opens without a subject (，是…, 是…, 位于…) goes on about the subject of the sentence before
+_NO_SUBJECT = re.compile(r"^\s*[，,]|^\s*(?:是|为|位于|系|曾是|也是|并且|并|又|还)")
 
 
 def _same_entity(a: str, b: str) -> bool:
@@ -540,18 +563,28 @@ def _unwrap(text: str) -> str:
 _BARE_FIGURE = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占)")
 
 
+#: a column or table header that gives its figures' unit as per cent: （%）, (%), 比例(%)
+_PERCENT_HEADER = re.compile(r"[（(]\s*[%％]\s*[)）]")
+#: the text mark of a figure read as a percentage through its table's header (not written with %)
+_COLUMN_PERCENT = "%(列)"
+
+
 class _Evidence:
     """The sentences and clauses of the chunks that cover one claim, with their quantities and names."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         texts = [_unwrap(t) for t in texts]
         self.sents: list[str] = [s for t in texts for s in _chunk_sentences(t)]
+        self.sent_chunk: list[int] = [i for i, t in enumerate(texts) for _ in _chunk_sentences(t)]
         self.windows = _windows(self.sents)
         self.window_units = [_word_units(w) for w in self.windows]
+        self.window_quantities = [quantities(w, liberal=True) for w in self.windows]
         self.text = "\n".join(texts)
         self._heads = [t.strip().split("\n", 1)[0] for t in texts if "\n" in t.strip()]
         self.names = list(dict.fromkeys(n for t in texts for n in [*entities(t), *subjects(t)]))
         self.clauses: list[tuple[int, str, set[str], list[Quantity]]] = []
+        # a table whose header says its figures are percentages (本期比上期同期增减（%）): -65.25 is -65.25%
+        percent_tables = {i for i, t in enumerate(texts) if _PERCENT_HEADER.search(t)}
         for k, s in enumerate(self.sents):
             found = list(_CLAUSE.finditer(s))
             parts = [m.group(0) for m in found]
@@ -565,7 +598,11 @@ class _Evidence:
                     while before and len(extra) < 4:  # back to the first clause naming something
                         extra |= _claim_units(before.pop())
                     cu = cu | extra
-                self.clauses.append((k, c, cu, quantities(c, liberal=True)))
+                qs = quantities(c, liberal=True)
+                if self.sent_chunk[k] in percent_tables:  # a (%) column: its bare figures are percentages
+                    qs = qs + [replace(x, kind="percent", text=x.text + _COLUMN_PERCENT) for x in qs
+                               if x.kind == "number"]
+                self.clauses.append((k, c, cu, qs))
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
         df: dict[str, int] = {}
         for _, _, cu, _ in self.clauses:
@@ -586,7 +623,16 @@ class _Evidence:
 
     def lexical(self, body: str) -> tuple[float, int]:
         claim = _claim_units(body)
-        scores = [_recall(claim, w) for w in self.window_units]
+        # the claim's figures count as words too, each matched where the window states it by value: a sentence
+        # made mostly of figures (共有132人，其中乘客123名…) would otherwise rest on its few remaining bigrams,
+        # and a figure written another way (4,570,000 for 457万) is as much the passage's as a copied word
+        figures = [q for q in quantities(_nfkc(body)) if q.kind not in ("era", "date")]
+        if not figures:
+            scores = [_recall(claim, w) for w in self.window_units]
+        else:
+            total = len(claim) + len(figures)
+            scores = [(len(claim & w) + sum(any(same_quantity(q, x) for x in wq) for q in figures)) / total
+                      for w, wq in zip(self.window_units, self.window_quantities, strict=True)]
         best = int(np.argmax(scores)) if scores else 0
         return (scores[best] if scores else 0.0), best
 
@@ -614,12 +660,14 @@ def _same_fields(a: Quantity, b: Quantity) -> bool:
     return a.kind == b.kind == "date" and all((x is None) == (y is None) for x, y in zip(a.date, b.date, strict=True))
 
 
-def _rival(x: Quantity, q: Quantity) -> bool:
+def _rival(x: Quantity, q: Quantity, column: bool = False) -> bool:
     """Whether passage quantity `x` is the kind of figure that could have been stated instead of `q`."""
     if q.kind == "date":
         return _covers(x, q)
-    # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%
-    return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date"
+    # a share rivals a share, an amount an amount: 净利润12,946.50万元 is no rival to 同比减少28.95%; a table
+    # figure read as a share only through its column's (%) may state one, but is no rival to one
+    return (x.kind == "percent") == (q.kind == "percent") and x.kind != "date" \
+        and (column or not x.text.endswith(_COLUMN_PERCENT))
 
 
 def _dice(a: set[str], b: set[str]) -> float:
@@ -688,13 +736,43 @@ def _respectively_misplaced(q: Quantity, body: str, holder_sents: Sequence[str])
 _BASE_YEAR = re.compile(r"(?:比|较|与|同|相比|较之|相较|高于|低于|快于|慢于|多于|少于|超过|不及|对比)\s*(?:于\s*)?$")
 
 
-def _years(text: str) -> set[int]:
-    """Years `text` states a figure for (comparison bases left out)."""
+def _years(text: str, bases: bool = False) -> set[int]:
+    """Years `text` states a figure for (comparison bases left out, unless `bases` and there is no other)."""
     out: set[int] = set()
+    base: set[int] = set()
     for x in quantities(text):
-        if x.kind == "date" and x.date[0] is not None and not _BASE_YEAR.search(text[max(0, x.start - 4) : x.start]):
-            out.add(x.date[0])
-    return out
+        if x.kind == "date" and x.date[0] is not None:
+            before = text[max(0, x.start - 4) : x.start]
+            since = re.match(r"\d{4}\s*年[^，。；]{0,16}(?:以来|开始)", text[x.start :])
+            (base if _BASE_YEAR.search(before) or (since and re.search(r"[自从]$", before)) else out).add(x.date[0])
+    return out or (base if bases else set())
+
+
+def _base_figure_years(clause: str, q: Quantity) -> set[int]:
+    """The year of a comparison's base when `q` is the base's own figure (低于2021年春节档的78.43亿元), not the
+    difference (比2021年增长了80万)."""
+    at = clause.find(q.text)
+    m = re.search(r"(?:比|较|与|相比|相较|高于|低于|多于|少于|超过|不及)\s*(\d{4})\s*年[^，,。；的]{0,10}的\s*$",
+                  clause[:at] if at > 0 else "")
+    return {int(m.group(1))} if m else set()
+
+
+def _passage_years(ev: _Evidence, k: int, clause: str) -> set[int]:
+    """The years passage clause `clause` (of sentence k) is about: its own, else those named before it in its
+    sentence, else those of the sentence before (2021年，上海经济总量实现突破。地区生产总值43214.85亿元…), else
+    any its sentence names."""
+    own = _years(clause)
+    if own:
+        return own
+    sent = ev.sents[k]
+    at = sent.find(clause)
+    before = _years(sent[:at]) if at > 0 else set()
+    if before:
+        return before
+    if k > 0 and ev.sent_chunk[k - 1] == ev.sent_chunk[k] and (prev := _years(ev.sents[k - 1])) \
+            and not _years(sent):
+        return prev
+    return _years(sent)
 
 
 #: parts of a year a figure may be of: a whole year, a half, a quarter, the first three quarters
@@ -758,7 +836,7 @@ def _says_metric(metric: str, text: str) -> bool:
 def _other_time(ev: _Evidence, k: int, clause: str, claim_years: set[int], claim_periods: set[str]) -> bool:
     """Whether passage clause `clause` (of sentence k) is about another year or part of a year than the claim;
     a sentence without a period word is of the period of the sentences before it (其中，…交付量为…)."""
-    years = _years(clause) or _years(ev.sents[k])
+    years = _passage_years(ev, k, clause)
     periods = _periods(clause) or next(
         (p for j in range(k, max(-1, k - 5), -1) if (p := _periods(ev.sents[j]))), set())
     return bool(claim_years and years and years.isdisjoint(claim_years)) or bool(
@@ -769,14 +847,15 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
                 margin: float) -> bool:
     """Whether every passage clause stating `q` (among the best matching) is about a year the claim does not
     name: the clause's own year, else its sentence's; a clause without any year proves nothing."""
-    claim_years = _years(context) or _years(body[: q.start])  # its clause's year, else one named before it
+    # its clause's year (低于2021年春节档的78.43亿元: the base's own figure), else one named before it
+    claim_years = _base_figure_years(context, q) or _years(context) or _years(body[: q.start])
     if not claim_years or not holders:
         return False
     top = max(sc for sc, _, _ in holders)
     for sc, k, clause in holders:
         if sc < top - margin:
             continue
-        years = _years(clause) or _years(ev.sents[k])
+        years = _base_figure_years(clause, q) or _passage_years(ev, k, clause)
         if not years or years & claim_years:
             return False
     return True
@@ -788,6 +867,8 @@ _COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届�
 
 def _measure_after(text: str, q: Quantity) -> str:
     """The measure word right after a count (8453个 -> 个), '' when there is none."""
+    if q.value != int(q.value):
+        return ""  # 2.64个盖帽 is an average, not a count: 2.64次封盖 states it
     nxt = text[q.start + len(q.text) : q.start + len(q.text) + 1]
     return nxt if q.kind == "number" and _COUNTER.fullmatch(nxt or "-") else ""
 
@@ -798,6 +879,81 @@ _COUNTER_KIN = ("名位个", "家所个", "台辆架部艘", "条项种款", "�
 
 def _measure_agrees(a: str, b: str) -> bool:
     return not a or not b or a == b or any(a in kin and b in kin for kin in _COUNTER_KIN)
+
+
+_RISE = re.compile(r"(?:增长|增加|上升|提高|提升|上涨|增幅|涨幅|多出|增|涨)$")
+_FALL = re.compile(r"(?:下降|减少|下滑|降低|下跌|回落|降幅|跌幅|缩减|减|降|跌)$")
+#: words that may sit between a change word and its figure (增长了约4.49%, 减少至, 下降幅度为)
+_CHANGE_LINK = re.compile(r"(?:了|约|近|超过|达到?|为|幅度为?|率为?|至|到|\s)*$")
+
+
+def _direction(text: str, q: Quantity) -> int:
+    """+1 when the words right before figure `q` say it is a rise, -1 a fall, 0 when they say neither."""
+    head = text[max(0, q.start - 12) : q.start]
+    head = head[: len(head) - len(_CHANGE_LINK.search(head).group(0))]
+    return 1 if _RISE.search(head) else -1 if _FALL.search(head) else 0
+
+
+def _direction_reversed(body: str, q: Quantity, clauses: Sequence[str]) -> bool:
+    """Whether the claim calls figure `q` a rise (or fall) where every passage clause stating it with a direction
+    says the opposite."""
+    d = _direction(body, q)
+    if not d:
+        return False
+    seen = [_direction(c, x) for c in clauses for x in quantities(c, liberal=True) if same_quantity(q, x)]
+    seen = [x for x in seen if x]
+    return bool(seen) and all(x == -d for x in seen)
+
+
+#: a sentence that says it works out or guesses its content rather than reading it from the sources
+_GUESS = re.compile(r"推算|估算|推测|推断|猜测|据此(?:计算|估计)|粗略(?:计算|估计)|大致可以算出|可以算出|"
+                    r"按[^，。]{0,12}计算")
+
+
+_LISTED = re.compile(r"((?:[^，。；：:、\s]{1,12}[、和及与])+[^，。；：:、\s]{1,12}?)(?:等|共|这|总共|合计)?\s*$")
+
+
+def _counts_listed(body: str, q: Quantity) -> bool:
+    """Whether count `q` (三条, 5个) is the number of items the sentence lists right before it."""
+    if q.kind != "number" or q.value > 20 or q.value != int(q.value):
+        return False
+    m = _LISTED.search(body[: q.start])
+    return bool(m) and len(re.split(r"[、和及与]", m.group(1))) == int(q.value)
+
+
+def _generic_small_count(q: Quantity, unit: str) -> bool:
+    """个 is the all-purpose measure word of small counts: 两个选项 counts what 两条路 does."""
+    return unit == "个" and q.kind == "number" and q.value <= 10
+
+
+def _counts_passage_list(q: Quantity, beside: Sequence[Quantity], ev: _Evidence) -> bool:
+    """Whether count `q` is the number of items a passage clause lists right before a figure that the claim's
+    clause also states."""
+    if q.kind != "number" or q.value > 20 or q.value != int(q.value):
+        return False
+    partners = [b for b in beside if b.kind != "date" and not (b.raw <= 12 and b.raw == int(b.raw))]
+    for _, c, _, qs in ev.clauses:
+        for x in qs:
+            if any(same_quantity(b, x) for b in partners):
+                m = _LISTED.search(re.split(r"共|合计|总计", c[: x.start])[0])
+                if m and len(re.split(r"[、和及与]", m.group(1))) == int(q.value):
+                    return True
+    return False
+
+
+def _unsupported_clause(claim: str, ev: _Evidence) -> str:
+    """A long clause of the claim of which the cited chunks hold almost nothing (a cause or fact appended to a
+    supported one: 毛利率为22.27%，下降主要是人工成本上升和人民币汇率波动导致的), '' when there is none."""
+    have = _word_units(ev.text)
+    for m in _CLAUSE.finditer(claim):
+        cu = _claim_units(m.group(0))
+        if len(cu) >= _BARE_CLAUSE_UNITS and _recall(cu, have) < _BARE_CLAUSE_RECALL:
+            return _short(m.group(0))
+    return ""
+
+
+_BARE_CLAUSE_UNITS = 8
+_BARE_CLAUSE_RECALL = 0.1
 
 
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
@@ -837,25 +993,39 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # a count of one thing is no count of another (岩画8453组 where the passage has 个体形象8453个), nor a
         # date's month or day (5款 is not 5月21日)
         scored = [(ev.weighted_recall(cu, context), k,
-                   [x for x in qs if not same_quantity(q, x) or (_measure_agrees(unit, _measure_after(c, x))
+                   [x for x in qs if not same_quantity(q, x) or ((_measure_agrees(unit, _measure_after(c, x))
+                                                                  or _generic_small_count(q, unit))
                                                                  and not (unit and x.kind == "date"))])
                   for k, c, cu, qs in ev.clauses]
         holders = [(sc, k) for sc, k, qs in scored if any(same_quantity(q, x) for x in qs)]
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
+            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev):
+                continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists, or
+                # that the passage lists beside another of its figures (初中部和新校区高中部共占地158亩: 两个校区)
             if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
                 problems.append(f"number {q.text} not in the cited chunk(s)")
             continue
         top = max(sc for sc, _ in holders)
+        # a table's (%) figures rival a share only where the passage writes that share nowhere with its %
+        column = not any(same_quantity(q, x) and not x.text.endswith(_COLUMN_PERCENT)
+                         for _, _, qs in scored for x in qs)
         # a clause about another year or period than the claim's is no rival (2021年…交付量超过93万辆, or 第四季度
         # 交付量为405278辆, for a claim on 2022's 全年)
-        claim_years = _years(context_text) or _years(body[: q.start])
+        claim_years = _base_figure_years(context_text, q) or _years(context_text) or _years(body[: q.start])
         # a figure claimed for a year (2021年GDP增长…) is the whole year's, unless the claim names a part of it
         claim_periods = _periods(context_text) or _periods(body[: q.start]) or ({"year"} if claim_years else set())
 
-        rival = max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
-                     if any(_rival(x, q) and not any(same_quantity(b, x) for b in beside) for x in qs)
+        # a passage clause stating q together with another figure of the claim's clause is where q comes from
+        # (2018年春节档67.71亿元 for 2018年春节档票房为67.71亿元), whatever clause matches the words better
+        partners = [x for x in beside if (x.kind != "date" or q.kind == "date")
+                    and not (x.kind in ("number", "money") and x.raw <= 12 and x.raw == int(x.raw))]  # 前五名, 1块钱
+        co_stated = bool(partners) and any(
+            any(same_quantity(q, x) for x in qs) and any(same_quantity(b, x) for b in partners for x in qs)
+            for _, _, _, qs in ev.clauses)
+        rival = 0.0 if co_stated else max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
+                     if any(_rival(x, q, column) and not any(same_quantity(b, x) for b in beside) for x in qs)
                      and not any(same_quantity(q, x) for x in qs)
                      and not (q.kind != "date" and _other_time(ev, k, c, claim_years, claim_periods))),
                     default=0.0)
@@ -866,6 +1036,12 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if q.kind != "date" and _respectively_misplaced(
                 q, body, [ev.sents[k] for sc, k in holders if sc >= top - settings.number_clause_margin]):
             problems.append(f"number {q.text} is paired with another item in the chunk (分别)")
+            continue
+        # the direction of a change: 同比增长4.49% where every passage clause stating it says 减少4.49%
+        if q.kind != "date" and _direction_reversed(body, q, [ev.clauses[i][1] for i, (sc, k, qs) in enumerate(scored)
+                                                            if sc >= top - settings.number_clause_margin
+                                                            and any(same_quantity(q, x) for x in qs)]):
+            problems.append(f"number {q.text} is a change the other way in the chunk (rise for fall)")
             continue
         # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
         if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
@@ -1071,9 +1247,13 @@ def check_grounding(
     evs: dict[tuple[int, ...], _Evidence] = {}
     asked = quantities(question, liberal=True) if question else []
     pending_semantic: list[tuple[SentenceCheck, _Evidence, str]] = []
+    hedged = any(c.kind == "refusal" for c in content)
     for c in claims:
         short = _short(c.text)
         body = _body(c.text)
+        if hedged and _GUESS.search(body):  # 资料未提及…。按…推算，约为11.2亿元: what the passage lacks, guessed
+            c.problems.append(f"guesses what the answer says the sources lack: {short}")
+            continue
         summary = False
         if not c.refs and answer_refs:  # an uncited summary sentence is checked against everything cited
             c.refs, c.inherited, summary = list(answer_refs), True, True
@@ -1104,6 +1284,10 @@ def check_grounding(
             else:
                 c.problems.append(f"citation {list(known)} does not support the sentence (overlap {c.lexical:.2f}): "
                                   f"{short}")
+        if not c.problems:
+            bare = _unsupported_clause(claim_text, ev)
+            if bare:
+                c.problems.append(f"a clause has no support in the cited chunk(s) ({bare}): {short}")
         names = entities(body)
         if settings.check_entities:
             missing = [n for n in names if not _named_in(n, ev.text)]
