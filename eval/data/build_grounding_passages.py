@@ -202,3 +202,15 @@ if __name__ == "__main__":
             print(key, c["source"], c["page"], "\n" + c["text"], "\n")
     elif what[:2] == ["show", "pdf"]:
         print(pdf_page(what[2], int(what[3])))
+
+
+def write_labelled_set(questions: dict, out: Path) -> None:
+    """Write `{qid: (origin, question, chunks, [(good, style, answer), ...])}` as the labelled JSONL
+    `rag eval grounding` reads (one row per answer, ids `<qid>-a<n>`); shared by the set builders."""
+    rows = [{"id": f"{qid}-a{i}", "question": question, "origin": origin, "chunks": chunks, "answer": answer,
+             "good": good, "style": style, "note": ""}
+            for qid, (origin, question, chunks, answers) in questions.items()
+            for i, (good, style, answer) in enumerate(answers, start=1)]
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    goods = sum(r["good"] for r in rows)
+    print(f"wrote {len(rows)} answers ({goods} good, {len(rows) - goods} bad) over {len(questions)} questions to {out}")

@@ -7,13 +7,12 @@ reading the held-out answers. Run `python eval/data/grounding_dev_build.py`.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from build_grounding_passages import cmrc_chunks, rgb_chunks, seed_chunks  # noqa: E402
+from build_grounding_passages import cmrc_chunks, rgb_chunks, seed_chunks, write_labelled_set  # noqa: E402
 
 OUT = Path(__file__).parent / "grounding_dev.jsonl"
 G, B = True, False
@@ -78,16 +77,7 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
 
 
 def main() -> None:
-    rows = []
-    for qid, (origin, question, chunks, answers) in QUESTIONS.items():
-        for i, (good, style, answer) in enumerate(answers, start=1):
-            rows.append({"id": f"{qid}-a{i}", "question": question, "origin": origin, "chunks": chunks,
-                         "answer": answer, "good": good, "style": style, "note": ""})
-    with OUT.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    goods = sum(r["good"] for r in rows)
-    print(f"wrote {len(rows)} answers ({goods} good, {len(rows) - goods} bad) over {len(QUESTIONS)} questions to {OUT}")
+    write_labelled_set(QUESTIONS, OUT)
 
 
 if __name__ == "__main__":

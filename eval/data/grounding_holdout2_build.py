@@ -12,13 +12,12 @@ styles. Run `python eval/data/grounding_holdout2_build.py`.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from build_grounding_passages import SF, cmrc_chunks, pdf_chunk, rgb_chunks, seed_chunks  # noqa: E402
+from build_grounding_passages import SF, cmrc_chunks, pdf_chunk, rgb_chunks, seed_chunks, write_labelled_set  # noqa: E402
 
 OUT = Path(__file__).parent / "grounding_holdout2.jsonl"
 G, B = True, False
@@ -151,13 +150,7 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
 
 
 def main() -> None:
-    rows = []
-    for qid, (origin, question, chunks, answers) in QUESTIONS.items():
-        for i, (good, style, answer) in enumerate(answers, 1):
-            rows.append({"id": f"{qid}-a{i}", "question": question, "origin": origin, "chunks": chunks,
-                         "answer": answer, "good": good, "style": style, "note": ""})
-    OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    print(f"{len(rows)} answers ({sum(r['good'] for r in rows)} good) over {len(QUESTIONS)} questions -> {OUT}")
+    write_labelled_set(QUESTIONS, OUT)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ good and half bad, with the same styles as the main set. Run `python eval/data/g
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from build_grounding_passages import (  # noqa: E402
     pdf_chunk,
     rgb_chunks,
     seed_chunks,
+    write_labelled_set,
 )
 
 OUT = Path(__file__).parent / "grounding_holdout.jsonl"
@@ -235,16 +235,7 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
 
 
 def main() -> None:
-    rows = []
-    for qid, (origin, question, chunks, answers) in QUESTIONS.items():
-        for i, (good, style, answer) in enumerate(answers, start=1):
-            rows.append({"id": f"{qid}-a{i}", "question": question, "origin": origin, "chunks": chunks,
-                         "answer": answer, "good": good, "style": style, "note": ""})
-    with OUT.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    goods = sum(r["good"] for r in rows)
-    print(f"wrote {len(rows)} answers ({goods} good, {len(rows) - goods} bad) over {len(QUESTIONS)} questions to {OUT}")
+    write_labelled_set(QUESTIONS, OUT)
 
 
 if __name__ == "__main__":
