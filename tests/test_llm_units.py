@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from rag.components.llm.client import classify, redact
 from rag.components.llm.grounding import check_grounding, is_refusal, markers_in, split_sentences, support
-from rag.components.llm.ledger import DailyLedger
 from rag.components.llm.pricing import BEIJING, call_cost, in_off_peak
 from rag.components.llm.prompt import pack_prompt
 from rag.components.llm.provider_state import ProviderStates
@@ -169,19 +167,6 @@ def test_provider_states_cooldown_doubles_and_disable() -> None:
     assert "rate limit" in (states.unavailable_reason("d", 1) or "")
     t[0] += 61
     assert states.unavailable_reason("d", 1) is None
-
-
-def test_ledger_persists_and_sums(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.json"
-    ledger = DailyLedger(path)
-    ledger.record("2026-03-01", "cheap", 100, 20, 0.001)
-    ledger.record("2026-03-01", "strong", 100, 20, 0.002)
-    again = DailyLedger(path)
-    assert again.spent("2026-03-01") == pytest.approx(0.003)
-    assert again.day("2026-03-01")["providers"]["cheap"]["calls"] == 1
-    assert again.spent("2026-03-02") == 0.0
-    path.write_text("{not json", encoding="utf-8")
-    assert DailyLedger(path).spent("2026-03-01") == 0.0
 
 
 def test_redact_and_classify_never_show_the_key() -> None:
