@@ -65,9 +65,10 @@ def _join(http: httpx.Client, fn: int, data: list, session: str) -> httpx.Respon
                            "event_data": None})
 
 
-def _result(http: httpx.Client, session: str) -> dict:
-    """The process_completed message of the session's event (read from the queue's event stream)."""
-    with http.stream("GET", "/ui/gradio_api/queue/data", params={"session_hash": session}) as stream:
+def _result(http: httpx.Client, session: str, prefix: str = "/ui/") -> dict:
+    """The process_completed message of the session's event (read from the queue's event stream); `prefix` is
+    where the UI is mounted relative to the client's base URL."""
+    with http.stream("GET", f"{prefix}gradio_api/queue/data", params={"session_hash": session}) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
                 msg = json.loads(line[5:])

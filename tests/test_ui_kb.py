@@ -19,6 +19,7 @@ from rag.app import create_app
 from rag.settings import ApiKeySettings
 from rag.testing.uvicorn_thread import UvicornThread
 from tests.conftest import SEED_QUESTION, SEEDS, make_settings
+from tests.test_security import _result
 from tests.test_ui_browser import TIMEOUT_MS, _shot, _wait_text, browser  # noqa: F401 - browser is a fixture
 
 pytestmark = pytest.mark.integration
@@ -170,13 +171,7 @@ def _event(client: httpx.Client, elem_id: str, trigger: str, data: list) -> dict
     joined = client.post("gradio_api/queue/join", json={
         "data": data, "event_data": None, "fn_index": dep["id"], "trigger_id": comp, "session_hash": session})
     joined.raise_for_status()
-    with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
-        for line in stream.iter_lines():
-            if line.startswith("data:"):
-                message = json.loads(line[5:])
-                if message.get("msg") == "process_completed":
-                    return message
-    raise AssertionError("the event never completed")
+    return _result(client, session, prefix="")
 
 
 def test_a_key_scoped_to_one_base_sees_only_it_and_crafted_events_for_the_other_are_refused(site, browser,  # noqa: F811
