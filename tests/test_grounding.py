@@ -489,3 +489,15 @@ def test_a_count_of_the_items_the_passage_lists_beside_a_figure() -> None:
 def test_a_two_character_abbreviation_names_its_full_name() -> None:
     assert _named_in("归母", "公司实现营业收入92.45亿元、归属于母公司股东的净利润23.92亿元")
     assert not _named_in("归母", "公司实现营业收入92.45亿元、归属于上市公司股东的净利润23.92亿元")
+
+
+def test_a_date_is_placed_by_words_not_by_the_date_marks_of_another() -> None:
+    # the 年/月/日 between another date's digits are no words: a clause stating only 2019年6月13日 does not
+    # outmatch the sentence that says where and what happened on 2019年6月12日
+    chunk = ("第二届创新论坛于2019年6月12日在杭州国际博览中心举行，来自各地的约2000名来宾出席。"
+             "2019年6月13日，主办方发布合作清单。")
+    given = {1: chunk}
+    good = "2019年6月12日，论坛在杭州国际博览中心举行，约2000名来宾出席[1]。"
+    assert check_grounding(good, given, None, GroundingSettings()).ok
+    moved = "2019年6月13日，论坛在杭州国际博览中心举行，约2000名来宾出席[1]。"
+    assert not check_grounding(moved, given, None, GroundingSettings()).ok

@@ -203,6 +203,16 @@ def _claim_units(text: str) -> set[str]:
     return _word_units(t)
 
 
+def _dateless_units(text: str) -> set[str]:
+    """`_word_units` with the dates cut out first: the 年/月/日 left between a date's digits are no words, and
+    would make a clause stating another date of that month (2022年5月9日) look like the source of 2022年5月8日."""
+    t = _nfkc(text)
+    for q in reversed(quantities(t)):
+        if q.kind == "date":
+            t = t[: q.start] + " " + t[q.start + len(q.text) :]
+    return _word_units(t)
+
+
 def support(sentence: str, evidence: str) -> float:
     """Share of the sentence's bigrams/words found in the evidence (recall of the sentence, 0..1)."""
     claim = units(strip_markers(sentence))
@@ -589,9 +599,11 @@ class _Evidence:
             found = list(_CLAUSE.finditer(s))
             parts = [m.group(0) for m in found]
             for i, c in enumerate(parts):
-                cu = _word_units(c)
+                # a clause's words without its figures: a date's 年/月/日 left between its digits are no words
+                # (2022年5月9日 would otherwise match any claim stating some other date of that month)
+                cu = _dateless_units(c)
                 if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
-                    cu = cu | _word_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
+                    cu = cu | _dateless_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
                 elif i > 0 and _BARE_FIGURE.match(c):  # 同比增长8.4% says whose growth in the clauses before
                     before = [p for p in re.split(r"[，；;：:]|,(?!\d{3})", s[: found[i].start()]) if p.strip()]
                     extra: set[str] = set()
@@ -963,7 +975,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
     stating the figure must be about it (not Alibaba's 200万 given to ByteDance)."""
     problems: list[str] = []
-    whole = _word_units(body)
+    whole = _dateless_units(body)
     for q in quantities(body):
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
@@ -981,7 +993,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                     problems.append(f"date {q.text} not in the cited chunk(s)")
                 continue
         context_text = _clause_of(body, q)
-        context = _word_units(context_text)
+        context = _dateless_units(context_text)
         if len(context) < 4:
             context = whole
         # figures the claim's clause states besides q: a passage clause stating one of them is where that one
