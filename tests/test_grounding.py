@@ -501,3 +501,11 @@ def test_a_date_is_placed_by_words_not_by_the_date_marks_of_another() -> None:
     assert check_grounding(good, given, None, GroundingSettings()).ok
     moved = "2019年6月13日，论坛在杭州国际博览中心举行，约2000名来宾出席[1]。"
     assert not check_grounding(moved, given, None, GroundingSettings()).ok
+
+
+def test_an_ordinal_matches_the_passages_ordinal_whatever_word_follows() -> None:
+    # 第三届 in the answer is the passage's 第三任 (an ordinal, not a count the passage lacks); 第四届 is not
+    given = {1: "张明当选为本会第三任理事长，任期五年。"}
+    assert check_grounding("张明在第三届理事会中当选理事长，任期五年[1]。", given, None, GroundingSettings()).ok
+    assert not check_grounding("张明在第四届理事会中当选理事长，任期五年[1]。", given, None, GroundingSettings()).ok
+    assert [q.value for q in quantities("当选第三任理事长", liberal=True)] == [3.0]

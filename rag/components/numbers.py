@@ -219,7 +219,10 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             r"[个名位家款本次倍项种条人年月天周届轮国]", nxt)
         if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
-        if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):
+        # an ordinal (第六任, 第三届) is the passage's figure whatever word follows it: 第六届 in an answer is the
+        # same ordinal as the passage's 第六任, not a count the passage lacks
+        ordinal = liberal and m.start() > 0 and t[m.start() - 1] == "第" and bool(re.match(r"[\u4e00-\u9fff]", nxt))
+        if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt) and not ordinal:
             continue
         if t[m.end() : m.end() + 2] == "季度":  # 一季度, 四季度 name a quarter, not a count
             continue
