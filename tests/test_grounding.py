@@ -509,3 +509,12 @@ def test_an_ordinal_matches_the_passages_ordinal_whatever_word_follows() -> None
     assert check_grounding("张明在第三届理事会中当选理事长，任期五年[1]。", given, None, GroundingSettings()).ok
     assert not check_grounding("张明在第四届理事会中当选理事长，任期五年[1]。", given, None, GroundingSettings()).ok
     assert [q.value for q in quantities("当选第三任理事长", liberal=True)] == [3.0]
+
+
+def test_a_leading_connective_is_no_word_of_an_unsupported_clause() -> None:
+    # 所以 says how the clause follows, not what it claims; an appended clause without support still fails
+    given = {1: "该产品通过了欧盟CE认证和美国UL认证，具备了向全球范围提供产品的资质。"}
+    ok = "该产品通过了欧盟CE认证和美国UL认证，所以可以卖到世界各地[1]。"
+    assert check_grounding(ok, given, None, GroundingSettings()).ok
+    invented = "该产品通过了欧盟CE认证和美国UL认证，销量已连续三年位居行业首位[1]。"
+    assert not check_grounding(invented, given, None, GroundingSettings()).ok

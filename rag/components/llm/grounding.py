@@ -958,13 +958,17 @@ def _unsupported_clause(claim: str, ev: _Evidence) -> str:
     supported one: 毛利率为22.27%，下降主要是人工成本上升和人民币汇率波动导致的), '' when there is none."""
     have = _word_units(ev.text)
     for m in _CLAUSE.finditer(claim):
-        cu = _claim_units(m.group(0))
+        # a leading connective (所以, 因此) says how the clause follows, not what it claims: its bigrams (所以, 以可)
+        # are no words the chunk could hold
+        cu = _claim_units(_LEADING_CONNECTIVE.sub("", m.group(0)))
         if len(cu) >= _BARE_CLAUSE_UNITS and _recall(cu, have) < _BARE_CLAUSE_RECALL:
             return _short(m.group(0))
     return ""
 
 
 _BARE_CLAUSE_UNITS = 8
+_LEADING_CONNECTIVE = re.compile(
+    r"^\s*(?:所以|因此|因而|从而|于是|故而|进而|并且|而且|同时|此外|另外|也就是说|换句话说)")
 _BARE_CLAUSE_RECALL = 0.1
 
 
