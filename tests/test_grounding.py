@@ -518,3 +518,13 @@ def test_a_leading_connective_is_no_word_of_an_unsupported_clause() -> None:
     assert check_grounding(ok, given, None, GroundingSettings()).ok
     invented = "该产品通过了欧盟CE认证和美国UL认证，销量已连续三年位居行业首位[1]。"
     assert not check_grounding(invented, given, None, GroundingSettings()).ok
+
+
+def test_a_date_in_words_compares_by_value() -> None:
+    # 五月八日 and 元月三号 are dates (5月8日, 1月3日), not the counts 五 and 三; 前三月 and 三个月 stay counts
+    assert [(q.kind, q.date) for q in quantities("元月三号开售")] == [("date", (None, 1, 3))]
+    assert [(q.kind, q.date) for q in quantities("二〇二二年五月八日")] == [("date", (2022, 5, 8))]
+    assert all(q.kind == "number" for q in quantities("前三月和三个月"))
+    given = {1: "年度大会于5月8日在市会展中心举行，共有三百名代表出席。"}
+    assert check_grounding("年度大会五月八日在市会展中心举行[1]。", given, None, GroundingSettings()).ok
+    assert not check_grounding("年度大会五月九日在市会展中心举行[1]。", given, None, GroundingSettings()).ok
