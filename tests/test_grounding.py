@@ -528,3 +528,14 @@ def test_a_date_in_words_compares_by_value() -> None:
     given = {1: "年度大会于5月8日在市会展中心举行，共有三百名代表出席。"}
     assert check_grounding("年度大会五月八日在市会展中心举行[1]。", given, None, GroundingSettings()).ok
     assert not check_grounding("年度大会五月九日在市会展中心举行[1]。", given, None, GroundingSettings()).ok
+
+
+def test_two_dates_bound_to_each_other_must_be_paired_so_in_the_chunk() -> None:
+    # each date is in the passage, but with another partner: the pairs are crossed
+    given = {1: "按照提前九天预约的规定，3月1日可以预约3月10日（周五）的参观名额，"
+                "3月2日可以预约3月11日（周六）的参观名额。"}
+    assert check_grounding("3月1日可以预约3月10日的参观名额[1]。", given, None, GroundingSettings()).ok
+    assert check_grounding("参观名额提前九天预约，3月1日起开放[1]。", given, None, GroundingSettings()).ok
+    crossed = "3月1日可以预约3月11日的参观名额，3月2日可以预约3月10日的参观名额[1]。"
+    result = check_grounding(crossed, given, None, GroundingSettings())
+    assert not result.ok and any("paired with another date" in p for p in result.problems)

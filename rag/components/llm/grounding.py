@@ -1089,6 +1089,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                 problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
     if settings.check_figure_pairs and not problems:
         problems.extend(_swapped_figures(body, ev))
+    if not problems:
+        problems.extend(_swapped_dates(body, ev))
     return problems
 
 
@@ -1149,6 +1151,33 @@ def _swapped_figures(body: str, ev: _Evidence) -> list[str]:
             if verdicts and all(verdicts):
                 problems.append(f"number {q.text} is paired with another item's label in the chunk")
     return problems
+
+
+_DATE_SEGMENT = re.compile(r"[^，,；;。！？\n]+")
+
+
+def _swapped_dates(body: str, ev: _Evidence) -> list[str]:
+    """Two dates a claim clause binds to each other (1月15日可以购买1月30日的火车票) where no passage clause states
+    them together but each is stated with another date (1月15日可购买…(1月29日), 1月16日可购买…(1月30日)): the
+    pairs are crossed. Clauses are cut at commas only, so a bracketed date stays with its clause."""
+    segments = [[x for x in quantities(m.group(0), liberal=True) if x.kind == "date"]
+                for sent in ev.sents for m in _DATE_SEGMENT.finditer(sent)]
+    for m in _DATE_SEGMENT.finditer(body):
+        ds = [q for q in quantities(m.group(0)) if q.kind == "date" and q.date[1] is not None and q.date[2] is not None]
+        if len(ds) != 2 or same_quantity(ds[0], ds[1]):
+            continue
+        a, b = ds
+
+        def with_other(q: Quantity, partner: Quantity) -> bool:
+            return any(any(same_quantity(q, x) for x in seg) and any(
+                x.date[2] is not None and not same_quantity(q, x) and not same_quantity(partner, x) for x in seg)
+                for seg in segments)
+
+        together = any(any(same_quantity(a, x) for x in seg) and any(same_quantity(b, x) for x in seg)
+                       for seg in segments)
+        if not together and with_other(a, b) and with_other(b, a):
+            return [f"dates {a.text} and {b.text} are each paired with another date in the chunk"]
+    return []
 
 
 def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
