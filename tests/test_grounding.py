@@ -539,3 +539,12 @@ def test_two_dates_bound_to_each_other_must_be_paired_so_in_the_chunk() -> None:
     crossed = "3月1日可以预约3月11日的参观名额，3月2日可以预约3月10日的参观名额[1]。"
     result = check_grounding(crossed, given, None, GroundingSettings())
     assert not result.ok and any("paired with another date" in p for p in result.problems)
+
+
+def test_a_refusal_naming_a_person_jieba_cuts_into_characters_is_checked() -> None:
+    # 于军 comes out of jieba as 于/军; 经历 names a kind of information, not what is missing
+    given = {1: "于军出身于大连实德，2012年以50万元转会到天津泰达。"}
+    wrong = check_grounding("资料中没有关于于军转会经历的信息。", given, 0.2, GroundingSettings())
+    assert wrong.refused and not wrong.ok
+    right = check_grounding("资料中没有关于于军伤病经历的信息。", given, 0.2, GroundingSettings())
+    assert right.refused and right.ok

@@ -1209,7 +1209,7 @@ def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
 _REFUSAL_WORDS = frozenset(
     "资料 材料 文档 文本 内容 信息 相关 具体 数据 数字 问题 答案 回答 提供 提到 提及 涉及 说明 给出 "
     "找到 得知 确定 记载 包含 列出 披露 明确 直接 上下文 所给 给定 现有 以上 上述 抱歉 对不起 遗憾 "
-    "无法 不能 没有 未能 并未 不足以 根据 只 仅 关于 有关 方面 情况 任何 详细 中 里".split()
+    "无法 不能 没有 未能 并未 不足以 根据 只 仅 关于 有关 方面 情况 任何 详细 中 里 经历 经过 过程 细节".split()
 )
 
 
@@ -1232,6 +1232,24 @@ def _holds_value(kind: str, sentence: str, asked: Sequence[Quantity]) -> bool:
     return False
 
 
+def _split_name_runs(text: str) -> list[str]:
+    """Names jieba cuts into single characters (于乐 as 于/乐): runs of two or three one-character words, none a
+    function word, read as one name."""
+    out: list[str] = []
+    run: list[str] = []
+    for w, _ in [*_tagged(text), ("。", "x")]:
+        if len(w) == 1 and _CJK_RUN.fullmatch(w) and w not in _FUNCTION_CHARS:
+            run.append(w)
+            continue
+        if 2 <= len(run) <= 3:
+            out.append("".join(run))
+        run = []
+    return out
+
+
+_FUNCTION_CHARS = frozenset("的了在和与及或中里上下是有无没也都就而被把对从向为以之其这那些个")
+
+
 def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str], question: str = "") -> float:
     """Share of what the refusal says is missing (its content words, refusal vocabulary left out) that one given
     sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战; a word
@@ -1246,6 +1264,7 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str],
         # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
         parts = [p for p in re.split(r"[，,；;]", _body(c.text)) if re.search(_NEG, p)] or [_body(c.text)]
         terms = [t for t in content_terms("，".join(parts)) if t not in _REFUSAL_WORDS and len(t) >= 2]
+        terms += [n for n in _split_name_runs("，".join(parts)) if n not in terms]
         if len(terms) < 2:
             continue
         for sent in sents:
