@@ -548,3 +548,12 @@ def test_a_refusal_naming_a_person_jieba_cuts_into_characters_is_checked() -> No
     assert wrong.refused and not wrong.ok
     right = check_grounding("资料中没有关于于军伤病经历的信息。", given, 0.2, GroundingSettings())
     assert right.refused and right.ok
+
+
+def test_a_figure_claimed_for_a_day_is_not_another_years_figure() -> None:
+    # 45人 is the passage's figure for 2015年's fire, not for the fire of 6月3日 the claim speaks of
+    given = {1: "当地时间6月5日，官员表示，3日在港口发生的火灾已造成12人受伤。"
+                "3日火灾是自2015年港口大火后最严重的一次事故，2015年大火造成至少45人受伤。"}
+    assert check_grounding("6月3日港口火灾造成12人受伤[1]。", given, None, GroundingSettings()).ok
+    assert check_grounding("2015年港口大火造成至少45人受伤[1]。", given, None, GroundingSettings()).ok
+    assert not check_grounding("6月3日港口火灾造成至少45人受伤[1]。", given, None, GroundingSettings()).ok

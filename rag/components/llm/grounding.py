@@ -873,6 +873,23 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
     return True
 
 
+def _dated_elsewhere(body: str, q: Quantity, holders: Sequence[tuple[float, int, str]], margin: float) -> bool:
+    """Whether a figure claimed for a day (10月29日的爆炸造成587人死亡), the claim naming no year, is stated only
+    in passage clauses about a year of their own that state no date of that day (2017年爆炸案造成至少587人死亡,
+    beside 29日爆炸案是…): the figure of another event."""
+    days = [x for x in quantities(body) if x.kind == "date" and x.date[0] is None and x.date[2] is not None]
+    if not days or _years(body) or not holders:
+        return False
+    top = max(sc for sc, _, _ in holders)
+    for sc, _k, clause in holders:
+        if sc < top - margin:
+            continue
+        if not _years(clause) or any(x.kind == "date" and x.date[2] is not None and x.date[2] == d.date[2]
+                                     for d in days for x in quantities(clause)):
+            return False
+    return True
+
+
 #: measure words that say what a count counts
 _COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户本册次轮]")
 
@@ -1063,6 +1080,9 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if q.kind != "date" and _wrong_year(context_text, body, q, holder_clauses, ev,
                                             settings.number_clause_margin):
             problems.append(f"number {q.text} is the passage's figure for another year")
+            continue
+        if q.kind != "date" and _dated_elsewhere(body, q, holder_clauses, settings.number_clause_margin):
+            problems.append(f"number {q.text} is the passage's figure for another year, not the claim's date")
             continue
         # what the figure measures: the word right before it (净亏损为20亿美元) must be said, or its characters
         # mostly written, in a passage sentence stating the figure (20亿美元收入 is no net loss)
