@@ -489,3 +489,71 @@ def test_a_count_of_the_items_the_passage_lists_beside_a_figure() -> None:
 def test_a_two_character_abbreviation_names_its_full_name() -> None:
     assert _named_in("归母", "公司实现营业收入92.45亿元、归属于母公司股东的净利润23.92亿元")
     assert not _named_in("归母", "公司实现营业收入92.45亿元、归属于上市公司股东的净利润23.92亿元")
+
+
+def test_a_date_is_placed_by_words_not_by_the_date_marks_of_another() -> None:
+    # the 年/月/日 between another date's digits are no words: a clause stating only 2019年6月13日 does not
+    # outmatch the sentence that says where and what happened on 2019年6月12日
+    chunk = ("第二届创新论坛于2019年6月12日在杭州国际博览中心举行，来自各地的约2000名来宾出席。"
+             "2019年6月13日，主办方发布合作清单。")
+    given = {1: chunk}
+    good = "2019年6月12日，论坛在杭州国际博览中心举行，约2000名来宾出席[1]。"
+    assert check_grounding(good, given, None, GroundingSettings()).ok
+    moved = "2019年6月13日，论坛在杭州国际博览中心举行，约2000名来宾出席[1]。"
+    assert not check_grounding(moved, given, None, GroundingSettings()).ok
+
+
+def test_an_ordinal_matches_the_passages_ordinal_whatever_word_follows() -> None:
+    # 第三届 in the answer is the passage's 第三任 (an ordinal, not a count the passage lacks); 第四届 is not
+    given = {1: "张明当选为本会第三任理事长，任期五年。"}
+    assert check_grounding("张明在第三届理事会中当选理事长，任期五年[1]。", given, None, GroundingSettings()).ok
+    assert not check_grounding("张明在第四届理事会中当选理事长，任期五年[1]。", given, None, GroundingSettings()).ok
+    assert [q.value for q in quantities("当选第三任理事长", liberal=True)] == [3.0]
+
+
+def test_a_leading_connective_is_no_word_of_an_unsupported_clause() -> None:
+    # 所以 says how the clause follows, not what it claims; an appended clause without support still fails
+    given = {1: "该产品通过了欧盟CE认证和美国UL认证，具备了向全球范围提供产品的资质。"}
+    ok = "该产品通过了欧盟CE认证和美国UL认证，所以可以卖到世界各地[1]。"
+    assert check_grounding(ok, given, None, GroundingSettings()).ok
+    invented = "该产品通过了欧盟CE认证和美国UL认证，销量已连续三年位居行业首位[1]。"
+    assert not check_grounding(invented, given, None, GroundingSettings()).ok
+
+
+def test_a_date_in_words_compares_by_value() -> None:
+    # 五月八日 and 元月三号 are dates (5月8日, 1月3日), not the counts 五 and 三; 前三月 and 三个月 stay counts
+    assert [(q.kind, q.date) for q in quantities("元月三号开售")] == [("date", (None, 1, 3))]
+    assert [(q.kind, q.date) for q in quantities("二〇二二年五月八日")] == [("date", (2022, 5, 8))]
+    assert all(q.kind == "number" for q in quantities("前三月和三个月"))
+    given = {1: "年度大会于5月8日在市会展中心举行，共有三百名代表出席。"}
+    assert check_grounding("年度大会五月八日在市会展中心举行[1]。", given, None, GroundingSettings()).ok
+    assert not check_grounding("年度大会五月九日在市会展中心举行[1]。", given, None, GroundingSettings()).ok
+
+
+def test_two_dates_bound_to_each_other_must_be_paired_so_in_the_chunk() -> None:
+    # each date is in the passage, but with another partner: the pairs are crossed
+    given = {1: "按照提前九天预约的规定，3月1日可以预约3月10日（周五）的参观名额，"
+                "3月2日可以预约3月11日（周六）的参观名额。"}
+    assert check_grounding("3月1日可以预约3月10日的参观名额[1]。", given, None, GroundingSettings()).ok
+    assert check_grounding("参观名额提前九天预约，3月1日起开放[1]。", given, None, GroundingSettings()).ok
+    crossed = "3月1日可以预约3月11日的参观名额，3月2日可以预约3月10日的参观名额[1]。"
+    result = check_grounding(crossed, given, None, GroundingSettings())
+    assert not result.ok and any("paired with another date" in p for p in result.problems)
+
+
+def test_a_refusal_naming_a_person_jieba_cuts_into_characters_is_checked() -> None:
+    # 于军 comes out of jieba as 于/军; 经历 names a kind of information, not what is missing
+    given = {1: "于军出身于大连实德，2012年以50万元转会到天津泰达。"}
+    wrong = check_grounding("资料中没有关于于军转会经历的信息。", given, 0.2, GroundingSettings())
+    assert wrong.refused and not wrong.ok
+    right = check_grounding("资料中没有关于于军伤病经历的信息。", given, 0.2, GroundingSettings())
+    assert right.refused and right.ok
+
+
+def test_a_figure_claimed_for_a_day_is_not_another_years_figure() -> None:
+    # 45人 is the passage's figure for 2015年's fire, not for the fire of 6月3日 the claim speaks of
+    given = {1: "当地时间6月5日，官员表示，3日在港口发生的火灾已造成12人受伤。"
+                "3日火灾是自2015年港口大火后最严重的一次事故，2015年大火造成至少45人受伤。"}
+    assert check_grounding("6月3日港口火灾造成12人受伤[1]。", given, None, GroundingSettings()).ok
+    assert check_grounding("2015年港口大火造成至少45人受伤[1]。", given, None, GroundingSettings()).ok
+    assert not check_grounding("6月3日港口火灾造成至少45人受伤[1]。", given, None, GroundingSettings()).ok

@@ -186,3 +186,21 @@ def test_the_second_holdout_set_is_new_and_covers_every_style(rows: list[dict]) 
     assert {r["origin"] for r in held2} == ORIGINS
     assert all(r["good"] == (r["style"] in GOOD_STYLES) for r in held2)
     assert len({r["id"] for r in held2}) == len(held2)
+
+
+def test_the_third_holdout_set_is_new_balanced_and_cites_existing_chunks(rows: list[dict]) -> None:
+    def read(name: str) -> list[dict]:
+        return [json.loads(line) for line in SET.with_name(name).read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+
+    held3 = read("grounding_holdout3.jsonl")
+    earlier = {r["question"] for name in ("grounding_holdout.jsonl", "grounding_holdout2.jsonl", "grounding_dev.jsonl")
+               for r in read(name)} | {r["question"] for r in rows}
+    questions = {r["question"] for r in held3}
+    assert len(held3) >= 40 and len(questions) >= 8 and not questions & earlier
+    good = sum(r["good"] for r in held3)
+    assert abs(2 * good - len(held3)) <= 0.1 * len(held3)
+    assert {r["style"] for r in held3 if r["good"]} <= GOOD_STYLES
+    assert not {r["style"] for r in held3 if not r["good"]} & GOOD_STYLES
+    assert len({r["style"] for r in held3}) >= 12 and len({r["id"] for r in held3}) == len(held3)
+    assert all(cited(r["answer"]) <= set(range(1, len(r["chunks"]) + 1)) for r in held3)

@@ -34,9 +34,14 @@ _DATE_Y = re.compile(r"(?<!\d)(\d{4})\s*年(?!\s*\d{1,2}\s*月)")
 _DATE_M = re.compile(r"(?<![\d.])(\d{1,2})\s*月(?!\s*\d)")
 _DATE_D = re.compile(r"(?<![\d.月])(\d{1,2})\s*[日号]")
 #: measure words after which a passage's lone Chinese digit is a count (三本, 第三次, 提前三轮)
-_MEASURE = re.compile(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所国]")
+_MEASURE = re.compile(r"[个名位家款本次倍年月日号项种条人元块%轮届场期季份批架台辆座所国天周]")
 _MEASURE_AFTER_BIG = re.compile(r"[吨人元辆台件个次亩户家条]")
 _CN_YEAR = re.compile(r"([零〇一二三四五六七八九]{4})\s*年")
+# a month (and day) in words: 元月 is January; not a count of months (三个月 has 个, 前三月 前, 两月 is not read)
+_CN_DATE = re.compile(r"(?:([零〇一二三四五六七八九]{4})\s*年\s*)?"
+                      r"(?<![零〇一二两三四五六七八九十百千万个几数前近头首每逐这])"
+                      r"(元|十[一二]?|[一二三四五六七八九])\s*月"
+                      r"(?:\s*([一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])\s*[日号])?")
 _PCT_CN = re.compile(rf"(百|千)分之([{_CN_NUM}点]+|\d+(?:\.\d+)?)")
 _CHENG = re.compile(r"(?<![\d.])([一二三四五六七八九十]|\d)\s*成(?![本为功果员立交])")
 _ARABIC = re.compile(
@@ -160,6 +165,16 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
                 continue
             take(m.start(), m.end())
             out.append(Quantity(m.group(0), m.start(), "date", date=(y, mo, d)))
+    for m in _CN_DATE.finditer(t):  # 五月八日, 元月三号, 二〇二二年五月八日: a date in words, compared by value
+        y = cn_to_number(m.group(1)) if m.group(1) else None
+        mo = 1.0 if m.group(2) == "元" else cn_to_number(m.group(2))
+        d = cn_to_number(m.group(3)) if m.group(3) else None
+        if mo is None or not 1 <= mo <= 12 or (m.group(3) and (d is None or not 1 <= d <= 31)):
+            continue
+        if free(m.start(), m.end()):
+            take(m.start(), m.end())
+            out.append(Quantity(m.group(0), m.start(), "date", date=(int(y) if y is not None else None, int(mo),
+                                                                        int(d) if d is not None else None)))
     for m in _CN_YEAR.finditer(t):  # 二〇二四年
         y = cn_to_number(m.group(1))
         if y is not None and free(m.start(), m.end()):
@@ -219,7 +234,10 @@ def quantities(text: str, liberal: bool = False) -> list[Quantity]:
             r"[个名位家款本次倍项种条人年月天周届轮国]", nxt)
         if not liberal and not (has_unit and len(s) >= 2) and not counted:
             continue
-        if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt):
+        # an ordinal (第六任, 第三届) is the passage's figure whatever word follows it: 第六届 in an answer is the
+        # same ordinal as the passage's 第六任, not a count the passage lacks
+        ordinal = liberal and m.start() > 0 and t[m.start() - 1] == "第" and bool(re.match(r"[\u4e00-\u9fff]", nxt))
+        if liberal and not has_unit and len(s) == 1 and not _MEASURE.match(nxt) and not ordinal:
             continue
         if t[m.end() : m.end() + 2] == "季度":  # 一季度, 四季度 name a quarter, not a count
             continue

@@ -203,6 +203,16 @@ def _claim_units(text: str) -> set[str]:
     return _word_units(t)
 
 
+def _dateless_units(text: str) -> set[str]:
+    """`_word_units` with the dates cut out first: the 年/月/日 left between a date's digits are no words, and
+    would make a clause stating another date of that month (2022年5月9日) look like the source of 2022年5月8日."""
+    t = _nfkc(text)
+    for q in reversed(quantities(t)):
+        if q.kind == "date":
+            t = t[: q.start] + " " + t[q.start + len(q.text) :]
+    return _word_units(t)
+
+
 def support(sentence: str, evidence: str) -> float:
     """Share of the sentence's bigrams/words found in the evidence (recall of the sentence, 0..1)."""
     claim = units(strip_markers(sentence))
@@ -589,9 +599,11 @@ class _Evidence:
             found = list(_CLAUSE.finditer(s))
             parts = [m.group(0) for m in found]
             for i, c in enumerate(parts):
-                cu = _word_units(c)
+                # a clause's words without its figures: a date's 年/月/日 left between its digits are no words
+                # (2022年5月9日 would otherwise match any claim stating some other date of that month)
+                cu = _dateless_units(c)
                 if len(cu) < 3:  # too short to match on (而整个2022年，全年营收…; 毛利率：22.27%): read it with
-                    cu = cu | _word_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
+                    cu = cu | _dateless_units("".join(parts[max(0, i - 1) : i + 2]))  # the clauses around it
                 elif i > 0 and _BARE_FIGURE.match(c):  # 同比增长8.4% says whose growth in the clauses before
                     before = [p for p in re.split(r"[，；;：:]|,(?!\d{3})", s[: found[i].start()]) if p.strip()]
                     extra: set[str] = set()
@@ -861,6 +873,23 @@ def _wrong_year(context: str, body: str, q: Quantity, holders: Sequence[tuple[fl
     return True
 
 
+def _dated_elsewhere(body: str, q: Quantity, holders: Sequence[tuple[float, int, str]], margin: float) -> bool:
+    """Whether a figure claimed for a day (10月29日的爆炸造成587人死亡), the claim naming no year, is stated only
+    in passage clauses about a year of their own that state no date of that day (2017年爆炸案造成至少587人死亡,
+    beside 29日爆炸案是…): the figure of another event."""
+    days = [x for x in quantities(body) if x.kind == "date" and x.date[0] is None and x.date[2] is not None]
+    if not days or _years(body) or not holders:
+        return False
+    top = max(sc for sc, _, _ in holders)
+    for sc, _k, clause in holders:
+        if sc < top - margin:
+            continue
+        if not _years(clause) or any(x.kind == "date" and x.date[2] is not None and x.date[2] == d.date[2]
+                                     for d in days for x in quantities(clause)):
+            return False
+    return True
+
+
 #: measure words that say what a count counts
 _COUNTER = re.compile(r"[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户本册次轮]")
 
@@ -946,13 +975,17 @@ def _unsupported_clause(claim: str, ev: _Evidence) -> str:
     supported one: 毛利率为22.27%，下降主要是人工成本上升和人民币汇率波动导致的), '' when there is none."""
     have = _word_units(ev.text)
     for m in _CLAUSE.finditer(claim):
-        cu = _claim_units(m.group(0))
+        # a leading connective (所以, 因此) says how the clause follows, not what it claims: its bigrams (所以, 以可)
+        # are no words the chunk could hold
+        cu = _claim_units(_LEADING_CONNECTIVE.sub("", m.group(0)))
         if len(cu) >= _BARE_CLAUSE_UNITS and _recall(cu, have) < _BARE_CLAUSE_RECALL:
             return _short(m.group(0))
     return ""
 
 
 _BARE_CLAUSE_UNITS = 8
+_LEADING_CONNECTIVE = re.compile(
+    r"^\s*(?:所以|因此|因而|从而|于是|故而|进而|并且|而且|同时|此外|另外|也就是说|换句话说)")
 _BARE_CLAUSE_RECALL = 0.1
 
 
@@ -963,7 +996,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
     stating the figure must be about it (not Alibaba's 200万 given to ByteDance)."""
     problems: list[str] = []
-    whole = _word_units(body)
+    whole = _dateless_units(body)
     for q in quantities(body):
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
@@ -981,7 +1014,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                     problems.append(f"date {q.text} not in the cited chunk(s)")
                 continue
         context_text = _clause_of(body, q)
-        context = _word_units(context_text)
+        context = _dateless_units(context_text)
         if len(context) < 4:
             context = whole
         # figures the claim's clause states besides q: a passage clause stating one of them is where that one
@@ -1048,6 +1081,9 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                                             settings.number_clause_margin):
             problems.append(f"number {q.text} is the passage's figure for another year")
             continue
+        if q.kind != "date" and _dated_elsewhere(body, q, holder_clauses, settings.number_clause_margin):
+            problems.append(f"number {q.text} is the passage's figure for another year, not the claim's date")
+            continue
         # what the figure measures: the word right before it (净亏损为20亿美元) must be said, or its characters
         # mostly written, in a passage sentence stating the figure (20亿美元收入 is no net loss)
         metric = _metric_before(body, q)
@@ -1073,6 +1109,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                 problems.append(f"number {q.text} belongs to another entity in the chunk, not {known[0]}")
     if settings.check_figure_pairs and not problems:
         problems.extend(_swapped_figures(body, ev))
+    if not problems:
+        problems.extend(_swapped_dates(body, ev))
     return problems
 
 
@@ -1135,6 +1173,33 @@ def _swapped_figures(body: str, ev: _Evidence) -> list[str]:
     return problems
 
 
+_DATE_SEGMENT = re.compile(r"[^，,；;。！？\n]+")
+
+
+def _swapped_dates(body: str, ev: _Evidence) -> list[str]:
+    """Two dates a claim clause binds to each other (1月15日可以购买1月30日的火车票) where no passage clause states
+    them together but each is stated with another date (1月15日可购买…(1月29日), 1月16日可购买…(1月30日)): the
+    pairs are crossed. Clauses are cut at commas only, so a bracketed date stays with its clause."""
+    segments = [[x for x in quantities(m.group(0), liberal=True) if x.kind == "date"]
+                for sent in ev.sents for m in _DATE_SEGMENT.finditer(sent)]
+    for m in _DATE_SEGMENT.finditer(body):
+        ds = [q for q in quantities(m.group(0)) if q.kind == "date" and q.date[1] is not None and q.date[2] is not None]
+        if len(ds) != 2 or same_quantity(ds[0], ds[1]):
+            continue
+        a, b = ds
+
+        def with_other(q: Quantity, partner: Quantity) -> bool:
+            return any(any(same_quantity(q, x) for x in seg) and any(
+                x.date[2] is not None and not same_quantity(q, x) and not same_quantity(partner, x) for x in seg)
+                for seg in segments)
+
+        together = any(any(same_quantity(a, x) for x in seg) and any(same_quantity(b, x) for x in seg)
+                       for seg in segments)
+        if not together and with_other(a, b) and with_other(b, a):
+            return [f"dates {a.text} and {b.text} are each paired with another date in the chunk"]
+    return []
+
+
 def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
     """Whether `q` is the difference or the sum of two other figures of the claim that the passage states
     (比1905年消失的日本狼早十六年 beside 1889年; 47个国家 beside 拉美32国、欧盟15国): arithmetic on grounded
@@ -1164,7 +1229,7 @@ def _difference_of_stated(q: Quantity, body: str, ev: _Evidence) -> bool:
 _REFUSAL_WORDS = frozenset(
     "资料 材料 文档 文本 内容 信息 相关 具体 数据 数字 问题 答案 回答 提供 提到 提及 涉及 说明 给出 "
     "找到 得知 确定 记载 包含 列出 披露 明确 直接 上下文 所给 给定 现有 以上 上述 抱歉 对不起 遗憾 "
-    "无法 不能 没有 未能 并未 不足以 根据 只 仅 关于 有关 方面 情况 任何 详细 中 里".split()
+    "无法 不能 没有 未能 并未 不足以 根据 只 仅 关于 有关 方面 情况 任何 详细 中 里 经历 经过 过程 细节".split()
 )
 
 
@@ -1187,6 +1252,24 @@ def _holds_value(kind: str, sentence: str, asked: Sequence[Quantity]) -> bool:
     return False
 
 
+def _split_name_runs(text: str) -> list[str]:
+    """Names jieba cuts into single characters (于乐 as 于/乐): runs of two or three one-character words, none a
+    function word, read as one name."""
+    out: list[str] = []
+    run: list[str] = []
+    for w, _ in [*_tagged(text), ("。", "x")]:
+        if len(w) == 1 and _CJK_RUN.fullmatch(w) and w not in _FUNCTION_CHARS:
+            run.append(w)
+            continue
+        if 2 <= len(run) <= 3:
+            out.append("".join(run))
+        run = []
+    return out
+
+
+_FUNCTION_CHARS = frozenset("的了在和与及或中里上下是有无没也都就而被把对从向为以之其这那些个")
+
+
 def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str], question: str = "") -> float:
     """Share of what the refusal says is missing (its content words, refusal vocabulary left out) that one given
     sentence holds: `资料中没有提到肖仰华对价格战的看法` is wrong where a sentence has 肖仰华 and 价格战; a word
@@ -1201,6 +1284,7 @@ def _refusal_named_support(refusals: list[SentenceCheck], given: dict[int, str],
         # only what it says is missing: 资料只提到X，并没有给出Y names Y, not X (which is there)
         parts = [p for p in re.split(r"[，,；;]", _body(c.text)) if re.search(_NEG, p)] or [_body(c.text)]
         terms = [t for t in content_terms("，".join(parts)) if t not in _REFUSAL_WORDS and len(t) >= 2]
+        terms += [n for n in _split_name_runs("，".join(parts)) if n not in terms]
         if len(terms) < 2:
             continue
         for sent in sents:
