@@ -27,6 +27,13 @@ def format_table(rows: dict[str, dict], columns: tuple[str, ...], markdown: bool
                       *(fmt.format(*row) for row in body)])
 
 
+def _repo_relative(path: str | Path) -> str:
+    """A path inside the checkout as `eval/data/…`: a committed report names no directory of the machine it ran on."""
+    p = Path(path).resolve()
+    root = Path(__file__).resolve().parents[1]
+    return str(p.relative_to(root)) if p.is_relative_to(root) else str(path)
+
+
 def _cell(v: object, column: str = "") -> str:
     if v is None:
         return "-"
@@ -167,6 +174,7 @@ def build_report(settings, out_dir: Path, datasets: tuple[str, ...] = ("cmrc2018
 
         try:
             grounding = evaluate_grounding(grounding_dataset, limit=limit, settings=settings)
+            grounding["dataset"] = _repo_relative(grounding["dataset"])
         except ValueError as exc:  # e.g. no paid cheap/strong provider configured to price the cascade
             grounding = None
             print(f"grounding eval skipped: {exc}")
