@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rag.api.guard import RateLimiter, key_matches
+from rag.api.guard import key_matches
 from rag.app import AuthWithoutKeys, create_app
 from rag.testing.uvicorn_thread import UvicornThread
 from tests.conftest import SEED_QUESTION, SEEDS, make_settings
@@ -127,10 +127,12 @@ def test_auth_turns_on_off_loopback_and_needs_keys(tmp_path):
     assert not settings.server.auth_enabled("0.0.0.0")
 
 
-def test_key_check_and_limiter_units():
+def test_key_check_and_limiter_units(tmp_path):
+    from rag.components.shared_state import SqliteRateLimiter
+
     assert key_matches("a", ["b", "a"]) and key_matches("a", []) is None and key_matches("", ["a"]) is None
     now = [0.0]
-    limiter = RateLimiter(2, clock=lambda: now[0])
+    limiter = SqliteRateLimiter(tmp_path / "state.sqlite", 2, clock=lambda: now[0])
     assert limiter.retry_after("k") is None and limiter.retry_after("k") is None
     assert limiter.retry_after("k") == pytest.approx(60)
     now[0] = 30.0

@@ -13,12 +13,13 @@ import hmac
 import json
 import logging
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.components.shared_state import WindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +35,6 @@ def key_matches(given: str, keys: list[str]) -> str | None:
         if hmac.compare_digest(given_b, key.encode()):
             found = key
     return None if found is None else hashlib.sha256(found.encode()).hexdigest()[:12]
-
-
-class RateLimiter:
-    """Sliding one-minute window per API key (by fingerprint; keys themselves are never kept)."""
-
-    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, who: str) -> float | None:
-        """None if this request may go ahead (and counts it), else seconds until it may."""
-        if not self.per_minute:
-            return None
-        now = self._clock()
-        with self._lock:
-            window = self._seen.setdefault(who, deque())
-            while window and now - window[0] >= 60:
-                window.popleft()
-            if len(window) >= self.per_minute:
-                return 60 - (now - window[0])
-            window.append(now)
-            return None
 
 
 async def _reply(send: Callable, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
@@ -79,7 +56,7 @@ async def reply_error(send: Callable, exc: RagError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def limiter_wait(limiter: RateLimiter, who: str) -> float | RagError | None:
+def limiter_wait(limiter: WindowLimiter, who: str) -> float | RagError | None:
     """The limiter's answer, or the error of a shared store that does not answer (Redis down: 503, not 500)."""
     try:
         return limiter.retry_after(who)
@@ -92,7 +69,7 @@ class GuardMiddleware:
     """Checks the Bearer key and the caller's rate of every HTTP request (body sizes are rag/api/body_limit.py's,
     which runs before this, outermost)."""
 
-    def __init__(self, app: Callable, *, keys: list[str], auth: bool, limiter: RateLimiter) -> None:
+    def __init__(self, app: Callable, *, keys: list[str], auth: bool, limiter: WindowLimiter) -> None:
         self.app = app
         self.keys = keys
         self.auth = auth

@@ -5,7 +5,7 @@ a request that presented a wrong key (401) or a failed /ui/login counts against 
 after `max_failures` in a minute that address gets 429 with Retry-After until the window frees up. The UI
 cannot send a Bearer header, so its password is the key: the login callback notes which key matched, the
 session cookie Gradio sets is tied to that key's fingerprint, and the UI's event calls are then counted in
-the same per-key `RateLimiter` as the API's requests.
+the same per-key window (rag/components/shared_state.py) as the API's requests.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING
 
-from rag.api.guard import OPEN_PATHS, RateLimiter, key_matches, limiter_wait, reply_error
+from rag.api.guard import OPEN_PATHS, key_matches, limiter_wait, reply_error
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.components.shared_state import WindowLimiter
 
 LOGIN_PATHS = ("/ui/login",)
 # Event calls of the UI: what a script hammering the UI posts (page assets and heartbeats are not counted).
@@ -138,7 +142,7 @@ class UiSessions:
 class ThrottleMiddleware:
     """429 for addresses that keep failing credentials, and for UI sessions over their key's rate."""
 
-    def __init__(self, app: Callable, *, auth: bool, failures: FailureThrottle, limiter: RateLimiter,
+    def __init__(self, app: Callable, *, auth: bool, failures: FailureThrottle, limiter: WindowLimiter,
                  sessions: UiSessions | None = None) -> None:
         self.app = app
         self.auth = auth
