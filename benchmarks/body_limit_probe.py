@@ -10,9 +10,7 @@ the server took before answering, and the seconds it took.
 
 from __future__ import annotations
 
-import socket
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 
 from rag.api.body_limit import BodyLimitMiddleware, BodyLimits  # noqa: E402
+from rag.testing.raw_http import send_raw  # noqa: E402
 from rag.testing.uvicorn_thread import UvicornThread  # noqa: E402
 
 LIMIT = 64 * 1024
@@ -46,35 +45,8 @@ def build(builtin: bool) -> FastAPI:
 
 def send(port: int, head: bytes, chunks: Iterator[bytes]) -> tuple[int, int, float]:
     """(status, body bytes sent before the answer came, seconds)."""
-    started = time.monotonic()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    sock.sendall(head)
-    sent, answer = 0, b""
-    sock.settimeout(0.02)
-    for chunk in chunks:
-        try:
-            answer += sock.recv(65536)
-        except (TimeoutError, BlockingIOError):
-            pass
-        if answer:
-            break
-        try:
-            sock.sendall(chunk)
-        except OSError:
-            break
-        sent += len(chunk)
-    sock.settimeout(60)
-    while b"\r\n\r\n" not in answer:
-        try:
-            part = sock.recv(65536)
-        except OSError:
-            break
-        if not part:
-            break
-        answer += part
-    sock.close()
-    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1") else 0
-    return status, sent, time.monotonic() - started
+    reply = send_raw(port, head, chunks, timeout=60, poll=0.02)
+    return reply.status, reply.sent, reply.seconds
 
 
 def body(n: int, chunked: bool = False) -> Iterator[bytes]:

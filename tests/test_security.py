@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from rag.api.documents import safe_name, shorten, stored_name
 from rag.app import create_app
 from rag.components.llm.prompt import pack_prompt
 from rag.container import Services
+from rag.testing.raw_http import send_raw
 from rag.testing.uvicorn_thread import UvicornThread
 from tests.conftest import make_settings
 
@@ -144,44 +144,6 @@ def test_gradio_path_controls_are_set_on_the_mounted_app(tmp_path):
 
 # 2. Body limits: padded or malformed Content-Length, chunked bodies, Gradio's routes.
 
-def _raw(port: int, head: bytes, body_chunks: Iterator[bytes] | list[bytes], read_after: int = 0) -> bytes:
-    """Send a raw HTTP/1.1 request; stop sending when the server answers; return what it answered."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
-    sock.sendall(head)
-    sent = 0
-    sock.settimeout(0.05)
-    answer = b""
-    try:
-        for chunk in body_chunks:
-            try:
-                answer += sock.recv(65536)
-            except (TimeoutError, BlockingIOError):
-                pass
-            if answer:
-                break
-            try:
-                sock.sendall(chunk)
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sent += len(chunk)
-        sock.settimeout(20)
-        while b"\r\n\r\n" not in answer:
-            try:
-                part = sock.recv(65536)
-            except (ConnectionResetError, TimeoutError):
-                break
-            if not part:
-                break
-            answer += part
-    finally:
-        sock.close()
-    return answer
-
-
-def _status(answer: bytes) -> int:
-    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1") else 0
-
-
 def _head(path: str, headers: list[str]) -> bytes:
     lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -208,8 +170,8 @@ def test_padded_content_length_cannot_carry_a_big_body(limited, length):
     head = _head("/ask", [f"Authorization: Bearer {KEY}", "Content-Type: application/json",
                           f"Content-Length: {length}"])
     started = time.monotonic()
-    answer = _raw(limited.port, head, _json_stream(BIG))
-    assert _status(answer) == 413, answer[:300]
+    reply = send_raw(limited.port, head, _json_stream(BIG))
+    assert reply.status == 413, reply.answer[:300]
     assert time.monotonic() - started < 10  # refused up front, not after reading 40 MB
 
 
@@ -222,8 +184,8 @@ def test_padded_content_length_cannot_carry_a_big_body(limited, length):
 ], ids=["two-lengths", "repeated", "non-digits", "negative", "length-and-chunked"])
 def test_malformed_framing_is_refused(limited, headers):
     head = _head("/ask", [f"Authorization: Bearer {KEY}", "Content-Type: application/json", *headers])
-    answer = _raw(limited.port, head, [b'{"question": "x"}'])
-    assert _status(answer) == 400, answer[:300]
+    reply = send_raw(limited.port, head, [b'{"question": "x"}'])
+    assert reply.status == 400, reply.answer[:300]
 
 
 def test_chunked_body_is_cut_at_the_limit_while_streaming(limited):
@@ -233,8 +195,8 @@ def test_chunked_body_is_cut_at_the_limit_while_streaming(limited):
 
     head = _head("/ask", [f"Authorization: Bearer {KEY}", "Content-Type: application/json",
                           "Transfer-Encoding: chunked"])
-    answer = _raw(limited.port, head, chunks())
-    assert _status(answer) == 413 and b"max_body_kb" in answer
+    reply = send_raw(limited.port, head, chunks())
+    assert reply.status == 413 and b"max_body_kb" in reply.answer
 
 
 def test_gradio_routes_have_the_same_limit_before_login(limited):
