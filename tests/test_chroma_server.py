@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -48,20 +49,27 @@ def wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 180)
         time.sleep(0.3)
 
 
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    """A real Chroma server on loopback with a temporary path; yields its port."""
+@contextmanager
+def run_chroma(path: Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A real `chroma run` on loopback storing in `path` (skips when the CLI is missing); yields (port, process)."""
     if not CHROMA.exists():
         pytest.skip(f"the chroma CLI is not installed beside {sys.executable}")
     port = free_port()
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, "chroma run", timeout=60)
-        yield port
+        yield port, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    """A real Chroma server on loopback with a temporary path; yields its port."""
+    with run_chroma(tmp_path / "chroma-server") as (port, _):
+        yield port
 
 
 def http_settings(data: Path, port: int):

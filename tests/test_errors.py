@@ -20,7 +20,7 @@ from rag.errors import RagError, SettingsError, UnknownDataset
 from rag.lock import DataDirBusy, DataDirLock
 from rag.testing.uvicorn_thread import UvicornThread
 from tests.conftest import ROOT, SEED_QUESTION, SEEDS
-from tests.test_chroma_server import CHROMA, NEWS, free_port, http_settings, wait_http
+from tests.test_chroma_server import NEWS, free_port, http_settings, run_chroma
 
 pytestmark = pytest.mark.integration
 
@@ -99,17 +99,8 @@ def test_every_known_error_has_a_status_and_a_json_body(exc: RagError, status: i
 @pytest.fixture
 def chroma(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen]]:
     """A real `chroma run` that the test may stop; yields (port, process)."""
-    if not CHROMA.exists():
-        pytest.skip(f"the chroma CLI is not installed beside {sys.executable}")
-    port = free_port()
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, "chroma run", timeout=60)
-        yield port, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with run_chroma(tmp_path / "chroma-server") as server:
+        yield server
 
 
 def test_http_chroma_outage_is_a_503_naming_the_address_and_mismatch_a_409(tmp_path, chroma):
