@@ -14,9 +14,10 @@ this small middleware, with a limit per path and an answer that names the settin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from rag.api.json_reply import send_json
 
 UPLOAD_PATHS = ("/documents", "/ui/gradio_api/upload", "/ui/upload")
 MULTIPART_SLACK = 2**20  # form boundaries and part headers around an upload at the size limit
@@ -37,11 +38,7 @@ class BodyLimits:
 
 
 async def _reply(send: Callable, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, {"detail": detail}, {"connection": "close"})
 
 
 def _declared(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, str | None]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rag.api.json_reply import send_json
 from rag.errors import RagError
 
 if TYPE_CHECKING:
@@ -38,22 +38,14 @@ def key_matches(given: str, keys: list[str]) -> str | None:
 
 
 async def _reply(send: Callable, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    raw = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, {"detail": detail}, headers)
 
 
 async def reply_error(send: Callable, exc: RagError) -> None:
     """A known error raised inside a middleware, as the app's handler would answer it (the handlers of
     `create_app` run inside the routes, so an error raised out here would otherwise be a bare 500)."""
-    body = json.dumps({"error": exc.to_dict(), "detail": str(exc)}, ensure_ascii=False).encode()
-    raw = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    if exc.status == 503:
-        raw.append((b"retry-after", b"5"))
-    await send({"type": "http.response.start", "status": exc.status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, exc.status, {"error": exc.to_dict(), "detail": str(exc)},
+                    {"retry-after": "5"} if exc.status == 503 else None)
 
 
 def limiter_wait(limiter: WindowLimiter, who: str) -> float | RagError | None:

@@ -10,7 +10,6 @@ the same per-key window (rag/components/shared_state.py) as the API's requests.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -21,6 +20,7 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
 
 from rag.api.guard import OPEN_PATHS, key_matches, limiter_wait, reply_error
+from rag.api.json_reply import send_json
 from rag.errors import RagError
 
 if TYPE_CHECKING:
@@ -84,11 +84,7 @@ def ui_login(keys: list[str]) -> Callable[[str, str], bool]:
 
 
 async def _reply(send: Callable, status: int, detail: str, retry: int) -> None:
-    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"retry-after", str(retry).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, {"detail": detail}, {"retry-after": str(retry)})
 
 
 def _session_tokens(headers: list[tuple[bytes, bytes]]) -> list[str]:
