@@ -215,6 +215,20 @@ def test_gradio_routes_have_the_same_limit_before_login(limited):
         assert http.post("/ask", json={"question": "内容是什么？"}).status_code == 200
 
 
+def test_a_knowledge_base_s_upload_route_has_the_upload_limit(limited):
+    """`/kbs/{kb}/documents` is an upload route like `/documents`: held to max_upload_mb, not max_body_kb."""
+    report = "年度报告正文。".encode() * 5000  # 105 KB: over max_body_kb (16 KB), under max_upload_mb (0.25 MB)
+    with _client(limited.url, KEY) as http:
+        assert http.post("/kbs", json={"name": "年报"}).status_code == 200
+        for path in ("/documents", "/kbs/年报/documents"):
+            ok = http.post(path, files=[("files", ("annual.txt", report))])
+            assert ok.status_code == 200 and ok.json()["files"][0]["status"] == "added", (path, ok.text)
+            big = http.post(path, files=[("files", ("big.txt", b"x" * (2 * 2**20)))])
+            assert big.status_code == 413 and "max_upload_mb" in big.json()["detail"], (path, big.text)
+        big_json = http.post("/kbs/年报/documents/x", json={"pad": "x" * 40000})  # under /kbs, not an upload
+        assert big_json.status_code == 413 and "max_body_kb" in big_json.json()["detail"]
+
+
 # 3. Upload identity: nothing is silently replaced; replacements are asked for and atomic.
 
 def _upload(http: httpx.Client, name: str, text: str, replace: bool | None = None) -> dict:

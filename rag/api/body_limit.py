@@ -14,12 +14,15 @@ this small middleware, with a limit per path and an answer that names the settin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.api.json_reply import send_json
 
 UPLOAD_PATHS = ("/documents", "/ui/gradio_api/upload", "/ui/upload")
+# A knowledge base's own upload route (rag/api/documents.py serves it as /documents): a base name has no `/`.
+KB_UPLOAD = re.compile(r"/kbs/[^/]+/documents")
 MULTIPART_SLACK = 2**20  # form boundaries and part headers around an upload at the size limit
 
 
@@ -32,7 +35,8 @@ class BodyLimits:
 
     def for_path(self, path: str) -> tuple[int, str]:
         """The limit for a request path and the setting that sets it."""
-        if path.rstrip("/") in UPLOAD_PATHS:
+        path = path.rstrip("/")
+        if path in UPLOAD_PATHS or KB_UPLOAD.fullmatch(path):
             return self.upload, "server.max_upload_mb"
         return self.other, "server.max_body_kb"
 
