@@ -263,12 +263,17 @@ def entities(text: str) -> list[str]:
     organisation suffixes), generic places and common acronyms left out."""
     t = _nfkc(strip_markers(text))
     found: list[str] = []
-    for word, flag in _tagged(t):
+    tagged = _tagged(t)
+    for i, (word, flag) in enumerate(tagged):
         w = word.strip()
         if flag in _ENTITY_FLAGS and len(w) >= 3 and w[0] in "和与及或" and _word_freq(w) is None:
             w = w[1:]  # the HMM glues a conjunction to the word after it (营业收入…和归母净利润 -> 和归母)
         if flag not in _ENTITY_FLAGS or len(w) < 2 or w.lower() in _GENERIC:
             continue
+        if flag.startswith("nr") and len(w) == 2 and _CJK_RUN.fullmatch(w) and w[0] not in _SURNAMES \
+                and _word_freq(w) is None and not (i > 0 and tagged[i - 1][1] == "ns"):
+            continue  # a two-character "person" without a surname is jieba's guess at an unknown word (归母,
+            # 封盖), unless it follows a place (中国+铁建); people are also found by person_names()
         if flag in ("ns", "nz"):
             # jieba tags many common words ns/nz (加盟, 换乘) and its HMM coins two-character "places" from
             # word fragments (大麦地共 -> 地共): keep rare dictionary words and longer new ones
