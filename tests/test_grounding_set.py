@@ -204,3 +204,57 @@ def test_the_third_holdout_set_is_new_balanced_and_cites_existing_chunks(rows: l
     assert not {r["style"] for r in held3 if not r["good"]} & GOOD_STYLES
     assert len({r["style"] for r in held3}) >= 12 and len({r["id"] for r in held3}) == len(held3)
     assert all(cited(r["answer"]) <= set(range(1, len(r["chunks"]) + 1)) for r in held3)
+
+
+@pytest.mark.parametrize(("name", "min_answers", "min_questions"),
+                         [("grounding_holdout4.jsonl", 90, 18), ("grounding_holdout5.jsonl", 60, 12)])
+def test_the_fourth_and_fifth_holdout_sets_are_new_balanced_and_cite_existing_chunks(
+    rows: list[dict], name: str, min_answers: int, min_questions: int
+) -> None:
+    def read(n: str) -> list[dict]:
+        return [json.loads(line) for line in SET.with_name(n).read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+
+    held = read(name)
+    others = sorted(p.name for p in SET.parent.glob("grounding_*.jsonl") if p.name != name)
+    earlier = {r["question"] for n in others for r in read(n)} | {r["question"] for r in rows}
+    questions = {r["question"] for r in held}
+    assert len(held) >= min_answers and len(questions) >= min_questions and not questions & earlier
+    good = sum(r["good"] for r in held)
+    assert abs(2 * good - len(held)) <= 0.1 * len(held)
+    by_label = {label: {r["style"] for r in held if r["good"] is label} for label in (True, False)}
+    assert not by_label[True] & by_label[False]  # a style name means one label
+    assert {"refusal", "paraphrase_numbers", "list_leadin", "ideal"} <= by_label[True]
+    assert {"wrong_number", "number_other_entity", "invented_sentence", "hedged_refusal"} <= by_label[False]
+    assert {r["origin"] for r in held} >= {"rgb", "cmrc", "real_docs", "crud"}
+    assert len({r["id"] for r in held}) == len(held)
+    assert all(2 <= len(r["chunks"]) <= 4 for r in held)
+    assert all(cited(r["answer"]) <= set(range(1, len(r["chunks"]) + 1)) for r in held)
+    shapes = ["【", "［", "^[", "[^", "[citation:", "资料", "[来源", "、", ",", "-", "–"]
+    used = [s for s in shapes if any(s in m.group(0) for r in held for m in MARKER.finditer(r["answer"]))]
+    assert len(used) >= 6, used
+    # unanswerable questions (every good answer a refusal) are about a tenth of the questions
+    per_q: dict[str, list[dict]] = {}
+    for r in held:
+        per_q.setdefault(r["question"], []).append(r)
+    unanswerable = [q for q, rs in per_q.items() if all(r["style"] == "refusal" for r in rs if r["good"])]
+    assert 1 <= len(unanswerable) <= 0.2 * len(per_q)
+
+
+@pytest.mark.parametrize("name", ["grounding_holdout4", "grounding_holdout5"])
+def test_the_fourth_and_fifth_holdout_builders_reproduce_their_sets(name: str, tmp_path: Path) -> None:
+    bp = _builder()
+    if not (bp.DATASETS / "crud_news").is_dir() or not bp.SEED.is_file():
+        pytest.skip(f"shared data not found at {bp.SHARED} (the sets' chunks are cut from it)")
+    import sys
+
+    sys.path.insert(0, str(SET.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(name + "_build", SET.parent / f"{name}_build.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(SET.parent))
+    out = tmp_path / f"{name}.jsonl"
+    bp.write_labelled_set(mod.QUESTIONS, out)
+    assert out.read_text(encoding="utf-8") == SET.with_name(f"{name}.jsonl").read_text(encoding="utf-8")
