@@ -1112,11 +1112,6 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
                 and rival >= _RIVAL_FLOOR:  # a rival that barely matches convicts nothing
             problems.append(f"number {q.text} is stated elsewhere in the chunk, not where the sentence's words are")
             continue
-        other = _label_misbound(body, q, ev) if q.kind != "date" else ""
-        if other:
-            problems.append(f"number {q.text} carries another figure's label in the chunk ({other} is the one "
-                            f"labelled so)")
-            continue
         if q.kind != "date" and _respectively_misplaced(
                 q, body, [ev.sents[k] for sc, k in holders if sc >= top - settings.number_clause_margin]):
             problems.append(f"number {q.text} is paired with another item in the chunk (分别)")
@@ -1166,114 +1161,6 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
 
 
 _CLAUSE_END = re.compile(r"[，,；;：:。！？\n]")
-
-#: characters that label no figure: function words, and the links between a label and its figure
-_LABEL_SKIP = frozenset("的了是在和与及也都而就还将对把被从向为以等个这那其之并于或又且但则即所如该此有到着过中"
-                        "约近超逾达至共计分别实现其中")
-#: how much better a figure's label must match another figure's label than any of its own to be misbound
-_LABEL_MARGIN = 0.34
-_LABEL_FLOOR = 0.6
-_LABEL_FOREIGN = 0.5
-
-
-def _label_chars(text: str) -> frozenset[str]:
-    return frozenset(ch for ch in _nfkc(text) if _CJK_RUN.fullmatch(ch) and ch not in _LABEL_SKIP)
-
-
-def _figure_labels(text: str, qs: Sequence[Quantity]) -> list[frozenset[str]]:
-    """Each figure's label in one sentence: the words between it and the figure or clause break before it, and
-    the few after it up to the next break (20亿美元收入, 1865年成立). A label of relation words only (同比增长
-    after 230.1万辆，) inherits the label before it: whose growth the clause before says."""
-    out: list[frozenset[str]] = []
-    ordered = sorted(qs, key=lambda x: x.start)
-    for i, q in enumerate(ordered):
-        prev_end = ordered[i - 1].start + len(ordered[i - 1].text) if i else 0
-        before = text[prev_end : q.start]
-        cut = [m.end() for m in _CLAUSE_END.finditer(before)]
-        before = before[cut[-1] :] if cut else before
-        after = text[q.start + len(q.text) : ordered[i + 1].start if i + 1 < len(ordered) else len(text)]
-        after = _UNIT_RUN.sub("", re.split(r"[，,；;：:。！？\n、]", after, maxsplit=1)[0], count=1)[:6]  # 6.5万人次
-        label = _label_chars(before) | _label_chars(after)
-        if out and len(_label_chars(_RELATION.sub("", before))) < 2:
-            label |= out[-1]
-        out.append(frozenset(label))
-    return out
-
-
-#: the characters of a change or link (同比增长, 上升, 占): every growth figure's label has them
-_RELATION_CHARS = frozenset("同比环较上年增长下降加减少升滑提高低幅占涨跌为达")
-_UNIT_RUN = re.compile(r"^\s*(?:人次|人民币|[个组名位家款项种条台辆座所架批份场届起例件只头张篇部艘栋户本册次轮人元吨米"
-                       r"斤亩倍股克升户年月日天周]|公里|公斤|平方米|美元|港元|欧元|日元)+")
-_RELATION = re.compile(r"同比|环比|比上年|较上年|增长|下降|增加|减少|上升|下滑|提高|提升|降低|增幅|降幅|占比?|分别|为|达")
-
-
-def _same_scale(a: Quantity, b: Quantity) -> bool:
-    x, y = abs(a.value), abs(b.value)
-    return x > 0 and y > 0 and max(x, y) / min(x, y) <= 50
-
-
-def _label_misbound(body: str, q: Quantity, ev: _Evidence) -> str:
-    """The passage label another figure of q's kind carries, where it matches the claim's label for q clearly
-    better than any label q carries in the passage: 香港GDP同比增长5.7% where the passage's 5.7% is 私人消费开支's
-    and its GDP (本地生产总值) grew 6.4%. Characters weigh by how few passage labels carry them, so 同比增长,
-    shared by every growth figure, tells nothing; and only the claim's own label is read, so a paraphrase
-    that matches no passage label well convicts nothing."""
-    # dates are part of a label, not its bounds (香港2021年本地生产总值同比上升6.4%: 香港 labels 6.4%)
-    figs = sorted((x for x in quantities(body) if x.kind not in ("date", "era")), key=lambda x: x.start)
-    if q not in figs:
-        return ""
-    mine = _figure_labels(body, figs)[figs.index(q)] - _RELATION_CHARS
-    if len(mine) < 2:  # 再降 before 百分之五十: too little of a label to tell one figure from another
-        return ""
-    labelled: list[tuple[Quantity, frozenset[str]]] = []
-    rivalling: list[bool] = []
-    key = _unit_key(body, q)
-    for sent in ev.sents:
-        qs = sorted((x for x in quantities(sent, liberal=True) if x.kind not in ("date", "era")),
-                    key=lambda x: x.start)
-        labelled += list(zip(qs, _figure_labels(sent, qs), strict=True))
-        # a rival is a figure of the same kind and measure (亿元 for 亿元, 辆 for 辆; 65起 is no rival to 74.01亿元)
-        rivalling += [_unit_key(sent, x) == key for x in qs]
-    if len(labelled) < 2:
-        return ""
-    df: dict[str, int] = {}
-    for _, lab in labelled:
-        for ch in lab:
-            df[ch] = df.get(ch, 0) + 1
-    n = len(labelled)
-    # characters no passage label has (证券 where the passage says 公司) tell no figure from another
-    mine = frozenset(ch for ch in mine if ch in df)
-    if len(mine) < 2:
-        return ""
-    weight = {ch: float(np.log(1 + n / df[ch])) for ch in mine}
-    total = sum(weight.values())
-
-    def score(lab: frozenset[str]) -> float:
-        return sum(weight[ch] for ch in mine & lab) / total if total else 0.0
-
-    own_labels = [lab for x, lab in labelled if same_quantity(q, x)]
-    if not own_labels:
-        return ""
-    own = [score(lab) for lab in own_labels]
-
-    def foreign(lab: frozenset[str]) -> float:  # share of a label's weight the claim's label does not carry
-        w = {ch: float(np.log(1 + n / df.get(ch, 0.5))) for ch in lab - _RELATION_CHARS}
-        return sum(v for ch, v in w.items() if ch not in mine) / sum(w.values()) if w else 0.0
-
-    # only where every label the passage gives q speaks mostly of something else (私人消费开支 for a GDP claim):
-    # a label that is just elliptic (春节档 before 67.71亿元 in a list of years) says nothing against the claim
-    if any(foreign(lab) < _LABEL_FOREIGN or len(lab - _RELATION_CHARS - mine) < 3 for lab in own_labels):
-        return ""  # (a label of two other characters, 版本 in a price table, is too little to go on)
-    rivals = [(score(lab), x) for (x, lab), like in zip(labelled, rivalling, strict=True)
-              # a figure of another scale measures another thing (人均12551美元 beside 17.7万亿美元)
-              if like and not same_quantity(q, x) and _rival(x, q) and _same_scale(q, x)
-              and not (x.kind in ("number", "money") and x.raw <= 12 and x.raw == int(x.raw))]
-    if not rivals:
-        return ""
-    best, who = max(rivals, key=lambda r: r[0])
-    if best >= _LABEL_FLOOR and best - max(own) >= _LABEL_MARGIN:
-        return who.text
-    return ""
 
 
 def _segments(text: str, qs: Sequence[Quantity]) -> list[set[str]]:
