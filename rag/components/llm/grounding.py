@@ -891,11 +891,30 @@ def _says_metric(metric: str, text: str) -> bool:
     return metric in t or sum(ch in t for ch in set(metric)) >= need
 
 
+def _period_before(sent: str, clause: str) -> set[str]:
+    """The part of the year the nearest clause before `clause` in its sentence names (同比增长10% after
+    2022年总营收为965亿元 is the year's growth), or nothing."""
+    at = sent.find(clause)
+    if at <= 0:
+        return set()
+    for part in reversed([p for p in re.split(r"[，,；;：:]", sent[:at]) if p.strip()]):
+        # a bare year is the whole year's only in a clause stating a figure of its own (2022年总营收为965亿元),
+        # not in a headline (2022年我国经济首季报18日出炉：…)
+        found = _periods(part) or ({"year"} if _years(part) and any(
+            x.kind not in ("date", "era") for x in quantities(part)) else set())
+        if found:
+            return found
+    return set()
+
+
 def _other_time(ev: _Evidence, k: int, clause: str, claim_years: set[int], claim_periods: set[str]) -> bool:
     """Whether passage clause `clause` (of sentence k) is about another year or part of a year than the claim;
     a sentence without a period word is of the period of the sentences before it (其中，…交付量为…)."""
     years = _passage_years(ev, k, clause)
-    periods = _periods(clause) or next(
+    # a clause naming its year and no part of it (2022年总营收为965亿元) is about the whole year, whatever part
+    # the sentence also names (网易2022年Q4营收为254亿元…；2022年总营收为965亿元)
+    periods = _periods(clause) or ({"year"} if _years(clause) else set()) or _period_before(ev.sents[k], clause) \
+        or next(
         (p for j in range(k, max(-1, k - 5), -1) if (p := _periods(ev.sents[j]))), set())
     return bool(claim_years and years and years.isdisjoint(claim_years)) or bool(
         claim_periods and periods and periods.isdisjoint(claim_periods))
