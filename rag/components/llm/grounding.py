@@ -1015,6 +1015,20 @@ def _counts_listed(body: str, q: Quantity) -> bool:
     return bool(m) and len(re.split(r"[、和及与]", m.group(1))) == int(q.value)
 
 
+def _counted_by_answer(body: str, q: Quantity, ev: _Evidence) -> bool:
+    """A small count the answer makes itself of what the passage names one by one (主要变化有两项：…, 三国领导人
+    for the leaders it names): the passage states no count in that measure word at all, so there is nothing it
+    could contradict; a count the passage does state in that measure (3名航天员) is still checked."""
+    if q.kind != "number" or not 2 <= q.value <= 5 or q.value != int(q.value):
+        return False
+    nxt = body[q.start + len(q.text) : q.start + len(q.text) + 1]
+    if not nxt or not (_COUNTER.fullmatch(nxt) or nxt == "国"):
+        return False
+    return not any(_measure_agrees(nxt, _measure_after(c, x)) and _measure_after(c, x)
+                   or c[x.start + len(x.text) : x.start + len(x.text) + 1] == nxt
+                   for _, c, _, qs in ev.clauses for x in qs if x.kind == "number")
+
+
 def _generic_small_count(q: Quantity, unit: str) -> bool:
     """个 is the all-purpose measure word of small counts: 两个选项 counts what 两条路 does."""
     return unit == "个" and q.kind == "number" and q.value <= 10
@@ -1099,7 +1113,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev):
+            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev) or _counted_by_answer(body, q, ev):
                 continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists, or
                 # that the passage lists beside another of its figures (初中部和新校区高中部共占地158亩: 两个校区)
             if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
