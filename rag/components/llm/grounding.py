@@ -988,13 +988,33 @@ def _direction(text: str, q: Quantity) -> int:
     return 1 if _RISE.search(head) else -1 if _FALL.search(head) else 0
 
 
-def _direction_reversed(body: str, q: Quantity, clauses: Sequence[str]) -> bool:
+#: a table column of signed changes (本期比上年同期增减(%), 变动比例（%）): its figures' signs are directions
+_SIGNED_COLUMN = re.compile(r"增\s*减|变动比例|变动幅度|变化幅度|变动率|增长率|[（(]\s*[%％]\s*[)）]")
+_TABLE_ROW = re.compile(r"(?:-?\d[\d,.]*\s+){2,}")
+
+
+def _passage_direction(clause: str, x: Quantity, signed_column: bool) -> int:
+    """A passage figure's direction: its words (减少4.49%), else its sign (-29.55), else, in a table row under a
+    column of signed changes, rise for an unsigned figure (在建工程 236,864,658.04 122.24)."""
+    d = _direction(clause, x)
+    if d:
+        return d
+    if x.start > 0 and clause[x.start - 1] in "-−－":
+        return -1
+    if signed_column and _TABLE_ROW.search(clause + " ") and not re.search(r"[增减升降涨跌]", clause):
+        return 1
+    return 0
+
+
+def _direction_reversed(body: str, q: Quantity, clauses: Sequence[str], signed_column: bool = False) -> bool:
     """Whether the claim calls figure `q` a rise (or fall) where every passage clause stating it with a direction
     says the opposite."""
     d = _direction(body, q)
     if not d:
         return False
-    seen = [_direction(c, x) for c in clauses for x in quantities(c, liberal=True) if same_quantity(q, x)]
+    seen = [_passage_direction(c, x, signed_column) for c in clauses for x in quantities(c, liberal=True)
+            if same_quantity(q, x) or (signed_column and q.kind == "percent" and x.kind == "number"
+                                       and same_quantity(q, replace(x, kind="percent")))]
     seen = [x for x in seen if x]
     return bool(seen) and all(x == -d for x in seen)
 
@@ -1152,7 +1172,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # the direction of a change: 同比增长4.49% where every passage clause stating it says 减少4.49%
         if q.kind != "date" and _direction_reversed(body, q, [ev.clauses[i][1] for i, (sc, k, qs) in enumerate(scored)
                                                             if sc >= top - settings.number_clause_margin
-                                                            and any(same_quantity(q, x) for x in qs)]):
+                                                            and any(same_quantity(q, x) for x in qs)],
+                                                    bool(_SIGNED_COLUMN.search(ev.text))):
             problems.append(f"number {q.text} is a change the other way in the chunk (rise for fall)")
             continue
         # the year a figure is of: 2021年…1186万人 is wrong where the passage says 2020年全年…1186万人
