@@ -1019,6 +1019,48 @@ def _direction_reversed(body: str, q: Quantity, clauses: Sequence[str], signed_c
     return bool(seen) and all(x == -d for x in seen)
 
 
+#: words saying a thing goes up or down, with or without a figure (价格将逐步回升 / 价格则会继续下探)
+_UP_WORDS = re.compile(r"上升|回升|上涨|增长|增加|提高|提升|走高|上行|攀升|上扬|反弹|抬升|涨价|上调|升高|扩大|翻番|走强|"
+                       r"加快|加速|盈利|扭亏")
+_DOWN_WORDS = re.compile(r"下降|下跌|降低|减少|下滑|回落|走低|下行|下探|跳水|缩水|萎缩|收窄|降价|下调|缩小|走弱|放缓|"
+                         r"减缓|亏损|由盈转亏|转亏")
+_NEGATED = re.compile(r"不会|不再|没有|并未|未(?!来)|不(?!断|少|仅|同)|难以|停止|止住|遏制")
+
+
+def _way(clause: str) -> int:
+    """+1 when a clause speaks only of things going up, -1 only down, 0 for neither, both, or negated."""
+    if _NEGATED.search(clause):
+        return 0
+    up, down = bool(_UP_WORDS.search(clause)), bool(_DOWN_WORDS.search(clause))
+    return 1 if up and not down else -1 if down and not up else 0
+
+
+_WAY_ENOUGH = 0.2
+
+
+def _way_reversed(body: str, ev: _Evidence, enough: float) -> str:
+    """A claim clause saying a thing goes up where the passage clause that speaks of the same thing best (at least
+    `enough` of the claim clause's weighted words) says it goes down, or the other way round: a reversed trend
+    needs no figure to be wrong (B端的价格将逐步回升 for B端价格则会继续下探)."""
+    for part in re.split(r"[，,；;。]", body):
+        way = _way(part)
+        if not way:
+            continue
+        words = _dateless_units(_UP_WORDS.sub(" ", _DOWN_WORDS.sub(" ", part)))
+        if len(words) < 3:
+            continue
+        # the passage clause saying most of what the claim clause does, among those that say a trend at all
+        best, where = 0.0, ""
+        for _, c, _, _ in ev.clauses:
+            if _way(c):
+                sc = ev.weighted_recall(words, _dateless_units(c))
+                if sc > best:
+                    best, where = sc, c
+        if best >= enough and _way(where) == -way:
+            return part.strip()
+    return ""
+
+
 #: a sentence that says it works out or guesses its content rather than reading it from the sources
 _GUESS = re.compile(r"推算|估算|推测|推断|猜测|据此(?:计算|估计)|粗略(?:计算|估计)|大致可以算出|可以算出|"
                     r"按[^，。]{0,12}计算")
@@ -1211,6 +1253,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         problems.extend(_swapped_figures(body, ev))
     if not problems:
         problems.extend(_swapped_dates(body, ev))
+    if not problems:
+        flipped = _way_reversed(body, ev, _WAY_ENOUGH)
+        if flipped:
+            problems.append(f"says the opposite of the chunk's trend ({flipped})")
     return problems
 
 
