@@ -1141,6 +1141,9 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     for q in quantities(body):
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
+        score = _score_at(body, q)
+        if score and score in _nfkc(ev.text).replace("：", ":").replace(" ", ""):
+            continue  # a score or ratio the chunk writes as it is (2:0, 26:24): its 0 is no figure of its own
         if q.kind == "era":  # 十九世纪末, 七十年代: some year the passage states must fall in it
             if not any(same_quantity(q, x) for x in ev.all_quantities):
                 problems.append(f"period {q.text} holds no year of the cited chunk(s)")
@@ -1258,6 +1261,18 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         if flipped:
             problems.append(f"says the opposite of the chunk's trend ({flipped})")
     return problems
+
+
+_SCORE = re.compile(r"\d{1,3}\s*[:：比]\s*\d{1,3}(?![\d.])")
+
+
+def _score_at(body: str, q: Quantity) -> str:
+    """The score or ratio (2:0, 3比1) figure `q` is a side of, normalised (2:0), or ''."""
+    t = _nfkc(body)
+    for m in _SCORE.finditer(t):
+        if m.start() <= q.start < m.end():
+            return re.sub(r"\s", "", m.group(0)).replace("：", ":")
+    return ""
 
 
 _CLAUSE_END = re.compile(r"[，,；;：:。！？\n]")
