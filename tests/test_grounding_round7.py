@@ -1,0 +1,75 @@
+"""Issue 14, seventh round: people jieba does not know, label-and-date list items, whole-year figures beside a
+quarter, counts the answer makes itself, signed table columns, trends without figures, and scores."""
+
+from __future__ import annotations
+
+from rag.components.llm.grounding import check_grounding, entities
+from rag.settings_llm import GroundingSettings
+
+
+def ok(answer: str, *chunks: str) -> bool:
+    return check_grounding(answer, dict(enumerate(chunks, 1)), None, GroundingSettings()).ok
+
+
+CREW = ("6月4日，经空间站阶段飞行任务总指挥部研究决定，陈冬、刘洋、蔡旭哲3名航天员将执行神舟十四号载人飞行任务，"
+        "由航天员陈冬担任指令长。")
+
+
+def test_people_jieba_cuts_or_coins_are_names() -> None:
+    assert "王亚平" in entities("乘组另两名成员是刘洋和王亚平")  # 王/nr + 亚平/ns
+    assert "吴京" in entities("最佳男主角奖由吴京凭借该片获得")  # an HMM-coined two-character word
+    assert ok("神舟十四号的指令长是陈冬，乘组还有刘洋和蔡旭哲[1]。", CREW)
+    assert not ok("神舟十四号的指令长是陈冬，乘组另两名成员是刘洋和王亚平[1]。", CREW)
+
+
+def test_unknown_two_character_word_without_surname_is_no_person() -> None:
+    chunk = "公司上半年实现营收228.72亿元，归属于上市公司股东的净利润为1.7亿元，同比减少94.79%。"
+    assert "归母" not in entities("归母净利润1.7亿元")
+    assert ok("公司上半年营收228.72亿元，归母净利润1.7亿元，同比减少94.79%[1]。", chunk)
+
+
+def test_label_and_date_item_needs_the_date_in_the_chunk() -> None:
+    chunk = "安倍晋三的国葬于9月27日下午在东京日本武道馆举行，费用由国库全额负担。"
+    assert ok("国葬的基本情况：\n- **日期**：9月27日[1]\n- **地点**：东京日本武道馆[1]", chunk)
+    assert not ok("国葬的基本情况：\n- **日期**：9月28日[1]\n- **地点**：东京日本武道馆[1]", chunk)
+
+
+REPORT = ("今日，网易公司发布2022年第四季度及全年财报。财报显示，网易2022年Q4营收为254亿元，同比增长4%；"
+          "2022年总营收为965亿元，同比增长10%。")
+
+
+def test_whole_year_clause_beside_a_quarter_is_the_years() -> None:
+    assert ok("网易2022年总营收为965亿元，同比增长10%[1]。", REPORT)
+    assert not ok("网易2022年总营收为254亿元，同比增长4%[1]。", REPORT)  # the quarter's figures given to the year
+
+
+def test_a_count_the_answer_makes_of_listed_items() -> None:
+    chunk = ("预付款项31,290,450.41元，较上年减少50.36%，主要原因系预付材料款减少所致；在建工程236,864,658.04元，"
+             "较上年增长122.24%，主要原因系募投项目实施所致。")
+    assert ok("主要变化有两项：预付款项31,290,450.41元，减少50.36%；在建工程236,864,658.04元，增长122.24%[1]。", chunk)
+    crew = "陈冬、刘洋、蔡旭哲3名航天员将执行神舟十四号载人飞行任务。"
+    assert not ok("神舟十四号共有4名航天员执行任务[1]。", crew)  # a count the chunk states is still checked
+
+
+TABLE = ("主要财务指标 2019年 2018年 本期比上年同期增减(%)\n"
+         "基本每股收益（元／股） 0.62 0.88 -29.55\n"
+         "在建工程（元） 236,864,658.04 106,574,245.10 122.24\n")
+
+
+def test_signed_table_column_gives_the_direction() -> None:
+    assert ok("2019年基本每股收益同比下降29.55%[1]。", TABLE)
+    assert not ok("2019年基本每股收益同比增长29.55%[1]。", TABLE)
+    assert ok("2019年在建工程236,864,658.04元，同比增长122.24%[1]。", TABLE)
+    assert not ok("2019年在建工程236,864,658.04元，同比减少122.24%[1]。", TABLE)
+
+
+def test_a_reversed_trend_without_figures_fails() -> None:
+    chunk = "他预计价格战后将会有一批企业被淘汰。未来大模型在C端有望实现免费化，B端价格则会继续下探。"
+    assert ok("他认为，未来B端价格还会继续下降，C端有望免费[1]。", chunk)
+    assert not ok("他认为，未来B端的价格将逐步回升，C端有望免费[1]。", chunk)
+
+
+def test_a_score_is_checked_whole() -> None:
+    chunk = "男单决赛，李诗沣以2:0（26:24、21:5）战胜队友石宇奇，夺得冠军。"
+    assert ok("李诗沣以2:0战胜石宇奇夺冠，两局比分为26:24和21:5[1]。", chunk)
+    assert not ok("李诗沣以2:1战胜石宇奇夺冠[1]。", chunk)
