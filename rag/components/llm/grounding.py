@@ -1020,8 +1020,8 @@ def _direction_reversed(body: str, q: Quantity, clauses: Sequence[str], signed_c
 
 
 #: words saying a thing goes up or down, with or without a figure (价格将逐步回升 / 价格则会继续下探)
-_UP_WORDS = re.compile(r"上升|回升|上涨|增长|增加|提高|提升|走高|上行|攀升|上扬|反弹|抬升|涨价|上调|升高|扩大|翻番|走强|"
-                       r"加快|加速|盈利|扭亏")
+_UP_WORDS = re.compile(r"上升|回升|上涨|增长|增加|提高|提升|走高|上行|攀升|上扬|反弹|抬升|涨价|上调|升高|扩大|翻番|"
+                       r"走强|加快|加速|盈利|扭亏")
 _DOWN_WORDS = re.compile(r"下降|下跌|降低|减少|下滑|回落|走低|下行|下探|跳水|缩水|萎缩|收窄|降价|下调|缩小|走弱|放缓|"
                          r"减缓|亏损|由盈转亏|转亏")
 _NEGATED = re.compile(r"不会|不再|没有|并未|未(?!来)|不(?!断|少|仅|同)|难以|停止|止住|遏制")
@@ -1081,14 +1081,29 @@ def _counted_by_answer(body: str, q: Quantity, ev: _Evidence) -> bool:
     """A small count the answer makes itself of what the passage names one by one (主要变化有两项：…, 三国领导人
     for the leaders it names): the passage states no count in that measure word at all, so there is nothing it
     could contradict; a count the passage does state in that measure (3名航天员) is still checked."""
-    if q.kind != "number" or not 2 <= q.value <= 5 or q.value != int(q.value):
-        return False
+    if q.kind != "number" or not 2 <= q.value <= 5 or q.value != int(q.value) or body[max(0, q.start - 1)] == "第":
+        return False  # (第四届 is an ordinal, checked as one)
     nxt = body[q.start + len(q.text) : q.start + len(q.text) + 1]
     if not nxt or not (_COUNTER.fullmatch(nxt) or nxt == "国"):
         return False
-    return not any(_measure_agrees(nxt, _measure_after(c, x)) and _measure_after(c, x)
-                   or c[x.start + len(x.text) : x.start + len(x.text) + 1] == nxt
-                   for _, c, _, qs in ev.clauses for x in qs if x.kind == "number")
+    if any(_measure_agrees(nxt, _measure_after(c, x)) and _measure_after(c, x)
+           or c[x.start + len(x.text) : x.start + len(x.text) + 1] == nxt
+           for _, c, _, qs in ev.clauses for x in qs if x.kind == "number"):
+        return False
+    n = int(q.value)
+    # the items it counts: those the answer lists right after it (有两项：A；B), or a list of the passage's with
+    # that many items (美国总统…、墨西哥总统…和加拿大总理… for 三国领导人); a list of another length convicts it
+    after = body[q.start + len(q.text) :]
+    if re.match(r"[^，。；：:]{0,8}[：:]", after):
+        listed = [p for p in re.split(r"[；;]|\n\s*(?:[-*+]|\d+[.、）)])", after.split("：", 1)[-1].split(":", 1)[-1])
+                  if p.strip()]
+        if len(listed) == n:
+            return True
+    sizes = {len(re.split(r"[、和及与]", m.group(0))) for m in _ENUMERATION.finditer(_nfkc(ev.text))}
+    return n in sizes
+
+
+_ENUMERATION = re.compile(r"(?:[^，。；：:、\s和及与]{1,12}[、和及与])+[^，。；：:、\s和及与]{1,12}")
 
 
 def _generic_small_count(q: Quantity, unit: str) -> bool:
