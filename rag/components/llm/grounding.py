@@ -1558,6 +1558,15 @@ def check_grounding(
         if settings.check_numbers:
             c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, [*names, *subjects(body)], settings,
                                                                       asked))
+    if settings.check_entities and given:
+        # a lead-in or heading needs no citation, but the names it uses are still claims (根据资料，吉田茂2022年的
+        # 交付情况如下： over Tesla's figures): each must be in some given chunk
+        everything = "\n".join(given.values())
+        for c in checks:
+            if c.kind in ("lead_in", "heading"):
+                missing = [n for n in entities(_body(c.text)) if not _named_in(n, everything)]
+                if missing:
+                    c.problems.append(f"names {', '.join(missing)} which no given chunk does: {_short(c.text)}")
     if pending_semantic and similarity is not None:
         for c, ev, body in pending_semantic:
             sims = similarity([body], ev.windows)
