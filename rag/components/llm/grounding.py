@@ -1037,6 +1037,44 @@ def _way(clause: str) -> int:
 
 _WAY_ENOUGH = 0.2
 
+_UP_VERBS = ("增长", "增加", "上升", "提高", "提升", "上涨", "回升", "扩大", "加快", "走高", "攀升")
+_DOWN_VERBS = ("下降", "减少", "下滑", "降低", "下跌", "回落", "缩小", "放缓", "减缓", "走低", "下探")
+#: neighbours of a change word that every change has (同比, 明显, 持续): they tell no thing from another
+_CHANGE_GENERIC = frozenset("同比 环比 较上 上年 比上 明显 大幅 持续 继续 逐步 有所 进一步 一步 显著 快速 迅速 不断 "
+                            "稳步 小幅 略有 均有 分别 也有 将会 可能 有望 实现 出现 主要 原因 因为 由于 导致 所致 "
+                            "幅度 速度 趋势 情况 水平 比例 人数 数量 规模 总量".split())
+
+
+def _change_word_flipped(body: str, ev: _Evidence) -> str:
+    """A change word whose own neighbours the passage writes only with the opposite change (提高大模型成本 where the
+    passage says 降低大模型成本; 客流明显下跌 for 客流明显上涨): the thing changed is the passage's, its direction
+    is not. Neighbours every change has (同比, 明显) are not read."""
+    text = _nfkc(ev.text)
+    for m in re.finditer("|".join(_UP_VERBS + _DOWN_VERBS), body):
+        w = m.group(0)
+        if re.search(r"(?:不|未|没有|并未|难以|不会|停止)$", body[max(0, m.start() - 3) : m.start()]):
+            continue
+        same, opposite = (_UP_VERBS, _DOWN_VERBS) if w in _UP_VERBS else (_DOWN_VERBS, _UP_VERBS)
+        # three characters each side: two (人口) are shared by too many things that change
+        left = body[max(0, m.start() - 3) : m.start()]
+        right = body[m.end() : m.end() + 3]
+        sides = [s for s in (left, right) if _CJK_RUN.fullmatch(s) and len(s) == 3
+                 and s[:2] not in _CHANGE_GENERIC and s[1:] not in _CHANGE_GENERIC
+                 and not any(ch in _LABEL_SKIP for ch in s)]
+        if not sides:
+            continue
+
+        def written(words: tuple[str, ...]) -> bool:
+            return any((left in sides and left + v in text) or (right in sides and v + right in text) for v in words)
+
+        if written(opposite) and not written(same):
+            return (left if left in sides else "") + w + (right if right in sides else "")
+    return ""
+
+
+#: characters that end a neighbour rather than belong to it (的, 了, 在…)
+_LABEL_SKIP = frozenset("的了是在和与及也都而就还将对把被从向为以等个这那其之并于或又且但则即所如该此有到着过中约近超逾达至")
+
 
 def _way_reversed(body: str, ev: _Evidence, enough: float) -> str:
     """A claim clause saying a thing goes up where the passage clause that speaks of the same thing best (at least
@@ -1272,7 +1310,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     if not problems:
         problems.extend(_swapped_dates(body, ev))
     if not problems:
-        flipped = _way_reversed(body, ev, _WAY_ENOUGH)
+        flipped = _way_reversed(body, ev, _WAY_ENOUGH) or _change_word_flipped(body, ev)
         if flipped:
             problems.append(f"says the opposite of the chunk's trend ({flipped})")
     return problems
