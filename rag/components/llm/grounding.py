@@ -455,8 +455,8 @@ def noun_coverage(claim: str, evidence: str) -> float:
 #: a year written as a fiscal / school year or season (2021财年, 2023学年, 2022赛季): a date, not a count
 _YEAR_LIKE = re.compile(r"(?:19|20)\d{2}\s*(?:财年|财政年度|年度|学年|赛季|届)")
 #: a closing line that names the source: 数据来源：…, 资料出处：…, 以上内容引自…
-_SOURCE_LINE = re.compile(r"^(?:以上|上述)?(?:数据|资料|信息|内容|图表)?(?:来源|出处|引自|摘自|援引自)"
-                          r"(?:于|自)?\s*[:：]")
+_SOURCE_LINE = re.compile(r"^(?:(?:以上|上述)(?:数据|资料|信息|内容|图表)?(?:均|均为)?(?:来源|出处|引自|摘自|援引自|来自)"
+                          r"|(?:数据|资料|信息|内容|图表)?(?:来源|出处|引自|摘自|援引自))(?:于|自)?\s*[:：]?")
 
 
 def _kind(sentence: str, next_line_is_list: bool | None) -> str:
@@ -474,7 +474,7 @@ def _kind(sentence: str, next_line_is_list: bool | None) -> str:
         return "lead_in"
     if _META.match(body) and not quantities(body):
         return "meta"
-    if _SOURCE_LINE.match(body) and len(_CONTENT.findall(body)) <= 40:
+    if _SOURCE_LINE.match(body.strip("（）()【】[] ")) and len(_CONTENT.findall(body)) <= 40:
         return "meta"  # 数据来源：2019年年度报告[1] names where the figures above come from, and claims nothing
     return "claim"
 
