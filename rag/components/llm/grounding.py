@@ -1183,8 +1183,13 @@ _LEADING_CONNECTIVE = re.compile(
 _BARE_CLAUSE_RECALL = 0.1
 
 
+#: how a sentence that goes on from the one before begins: a bare change or share, or no subject
+_GOES_ON = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占|分别|其中|超过|大多数|主要因为|"
+                      r"主要原因|是|为|位于|系|并且|并|又|还)")
+
+
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
-                   given_quantities: Sequence[Quantity] = ()) -> list[str]:
+                   given_quantities: Sequence[Quantity] = (), skip_before: int = 0) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
     figure of the same kind matches the claim's clause clearly better than every clause stating this one, the
     figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
@@ -1192,6 +1197,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
     problems: list[str] = []
     whole = _dateless_units(body)
     for q in quantities(body):
+        if q.start < skip_before:
+            continue  # the sentence before, read only as context
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
         score = _score_at(body, q)
@@ -1546,9 +1553,14 @@ def check_grounding(
     asked = quantities(question, liberal=True) if question else []
     pending_semantic: list[tuple[SentenceCheck, _Evidence, str]] = []
     hedged = any(c.kind == "refusal" for c in content)
+    prev: SentenceCheck | None = None
     for c in claims:
         short = _short(c.text)
         body = _body(c.text)
+        # a sentence that goes on from the one before (同比增长4.5%…, 比2020年少了…) is read with it, as one
+        # sentence cut in two: its figures' labels and its subject are there
+        lead = _body(prev.text) + "，" if prev is not None and prev.refs == c.refs and _GOES_ON.match(body) else ""
+        prev = c
         if hedged and _GUESS.search(body):  # 资料未提及…。按…推算，约为11.2亿元: what the passage lacks, guessed
             c.problems.append(f"guesses what the answer says the sources lack: {short}")
             continue
@@ -1569,6 +1581,8 @@ def check_grounding(
             ev = evs[known] = _Evidence([given[n] for n in known])
         claim_text = _CONNECTIVE.sub("", body)
         c.lexical, best = ev.lexical(claim_text)
+        if lead:
+            c.lexical = max(c.lexical, ev.lexical(_CONNECTIVE.sub("", lead + body))[0])
         if summary:  # a closing summary may merge what several chunks say
             c.lexical = max(c.lexical, _recall(_claim_units(claim_text), _word_units(ev.text)))
         if c.lexical < settings.min_support and (_label_and_figures(claim_text)
@@ -1594,8 +1608,8 @@ def check_grounding(
             if missing:
                 c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
         if settings.check_numbers:
-            c.problems.extend(f"{p}: {short}" for p in _check_numbers(body, ev, [*names, *subjects(body)], settings,
-                                                                      asked))
+            c.problems.extend(f"{p}: {short}" for p in _check_numbers(lead + body, ev, [*names, *subjects(body)],
+                                                                      settings, asked, len(lead)))
     if settings.check_entities and given:
         # a lead-in or heading needs no citation, but the names it uses are still claims (根据资料，吉田茂2022年的
         # 交付情况如下： over Tesla's figures): each must be in some given chunk
