@@ -3,6 +3,9 @@ quarter, counts the answer makes itself, signed table columns, trends without fi
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from rag.components.llm.grounding import check_grounding, entities
 from rag.settings_llm import GroundingSettings
 
@@ -73,3 +76,43 @@ def test_a_score_is_checked_whole() -> None:
     chunk = "男单决赛，李诗沣以2:0（26:24、21:5）战胜队友石宇奇，夺得冠军。"
     assert ok("李诗沣以2:0战胜石宇奇夺冠，两局比分为26:24和21:5[1]。", chunk)
     assert not ok("李诗沣以2:1战胜石宇奇夺冠[1]。", chunk)
+
+
+def test_a_closing_source_note_is_no_claim() -> None:
+    chunk = "国家统计局4月18日发布数据，2023年一季度国内生产总值284997亿元，同比增长4.5%。"
+    assert ok("2023年一季度国内生产总值284997亿元，同比增长4.5%[1]。\n\n（以上数据来源：资料1）", chunk)
+    assert ok("2023年一季度国内生产总值284997亿元，同比增长4.5%[1]。以上信息来自资料1。", chunk)
+    assert not ok("来自国家统计局的数据显示，一季度国内生产总值同比增长5.4%[1]。", chunk)  # a claim, not a note
+
+
+def test_a_sentence_going_on_from_the_one_before_is_read_with_it() -> None:
+    chunk = ("国家统计局4月18日发布数据显示，2023年一季度国内生产总值284997亿元，同比增长4.5%，比上年四季度加快2.6个"
+             "百分点。分产业看，第一产业增加值11575亿元，同比增长3.7%；第三产业增加值同比增长5.4%。")
+    assert ok("2023年一季度国内生产总值284997亿元[1]。同比增长4.5%，比上年四季度加快2.6个百分点[1]。", chunk)
+    assert not ok("2023年一季度国内生产总值284997亿元[1]。同比增长5.4%，比上年四季度加快2.6个百分点[1]。", chunk)
+
+
+def test_a_lead_in_naming_someone_the_chunks_do_not_fails() -> None:
+    chunk = "特斯拉在2022年总共交付131万辆新车，同比增长40%；第四季度交付405278辆。"
+    assert ok("根据资料，特斯拉2022年的交付情况如下：\n\n- 全年交付：131万辆[1]\n- 第四季度交付：405278辆[1]", chunk)
+    assert not ok("根据资料，比亚迪2022年的交付情况如下：\n\n- 全年交付：131万辆[1]\n- 第四季度交付：405278辆[1]",
+                  chunk)
+
+
+def test_a_change_word_whose_neighbour_the_passage_changes_the_other_way() -> None:
+    chunk = "肖仰华也提到，未来持续降低大模型成本、降低使用门槛还是必然现象，普惠是长期趋势。"
+    assert ok("肖仰华认为，持续降低大模型成本、降低使用门槛是必然现象[1]。", chunk)
+    assert not ok("肖仰华认为，持续提高大模型成本、降低使用门槛是必然现象[1]。", chunk)
+
+
+def test_rewrite_harness_runs_and_meaning_keeping_rewrites_stay_accepted(capsys) -> None:
+    from eval.grounding_perturb import main
+
+    fixture = Path(__file__).parent / "fixtures" / "grounding_fixture.jsonl"
+    assert main(["--dataset", str(fixture), "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table, "no rewrite applied to the fixture"
+    for name in ("markers 【n】", "polite closing", "a closing source note"):
+        assert table[name]["keeps_meaning"] and table[name]["answers"] > 0
+        assert table[name]["misjudged"] == 0, name
+    assert not table["a figure changed by 25%"]["keeps_meaning"]

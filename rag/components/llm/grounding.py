@@ -455,7 +455,8 @@ def noun_coverage(claim: str, evidence: str) -> float:
 #: a year written as a fiscal / school year or season (2021财年, 2023学年, 2022赛季): a date, not a count
 _YEAR_LIKE = re.compile(r"(?:19|20)\d{2}\s*(?:财年|财政年度|年度|学年|赛季|届)")
 #: a closing line that names the source: 数据来源：…, 资料出处：…, 以上内容引自…
-_SOURCE_LINE = re.compile(r"^(?:(?:以上|上述)(?:数据|资料|信息|内容|图表)?(?:均|均为)?(?:来源|出处|引自|摘自|援引自|来自)"
+_SOURCE_LINE = re.compile(r"^(?:(?:以上|上述)(?:数据|资料|信息|内容|图表)?(?:均|均为)?"
+                          r"(?:来源|出处|引自|摘自|援引自|来自)"
                           r"|(?:数据|资料|信息|内容|图表)?(?:来源|出处|引自|摘自|援引自))(?:于|自)?\s*[:：]?")
 
 
@@ -1064,16 +1065,19 @@ def _change_word_flipped(body: str, ev: _Evidence) -> str:
         if not sides:
             continue
 
-        def written(words: tuple[str, ...]) -> bool:
-            return any((left in sides and left + v in text) or (right in sides and v + right in text) for v in words)
-
-        if written(opposite) and not written(same):
+        if _written(opposite, left, right, sides, text) and not _written(same, left, right, sides, text):
             return (left if left in sides else "") + w + (right if right in sides else "")
     return ""
 
 
+def _written(words: tuple[str, ...], left: str, right: str, sides: list[str], text: str) -> bool:
+    """Whether `text` writes one of the change words beside the claim's neighbour of it."""
+    return any((left in sides and left + v in text) or (right in sides and v + right in text) for v in words)
+
+
 #: characters that end a neighbour rather than belong to it (的, 了, 在…)
-_LABEL_SKIP = frozenset("的了是在和与及也都而就还将对把被从向为以等个这那其之并于或又且但则即所如该此有到着过中约近超逾达至")
+_LABEL_SKIP = frozenset("的了是在和与及也都而就还将对把被从向为以等个这那其之并于或又且但则即所如该此有到着过中"
+                        "约近超逾达至")
 
 
 def _way_reversed(body: str, ev: _Evidence, enough: float) -> str:
@@ -1184,8 +1188,8 @@ _BARE_CLAUSE_RECALL = 0.1
 
 
 #: how a sentence that goes on from the one before begins: a bare change or share, or no subject
-_GOES_ON = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占|分别|其中|超过|大多数|主要因为|"
-                      r"主要原因|是|为|位于|系|并且|并|又|还)")
+_GOES_ON = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅|减少|增加|上升|下滑|占|分别|其中|超过|大多数|"
+                      r"主要因为|主要原因|是|为|位于|系|并且|并|又|还)")
 
 
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
