@@ -274,6 +274,8 @@ def entities(text: str) -> list[str]:
                 and _word_freq(w) is None and not (i > 0 and tagged[i - 1][1] == "ns"):
             continue  # a two-character "person" without a surname is jieba's guess at an unknown word (归母,
             # 封盖), unless it follows a place (中国+铁建); people are also found by person_names()
+        if flag == "nt" and _common_compound(w):
+            continue  # jieba's dictionary tags some phrases nt (统一安排): two common words, no office at the end
         if flag in ("ns", "nz"):
             # jieba tags many common words ns/nz (加盟, 换乘) and its HMM coins two-character "places" from
             # word fragments (大麦地共 -> 地共): keep rare dictionary words and longer new ones
@@ -288,6 +290,22 @@ def entities(text: str) -> list[str]:
             found.append(w)
     found += [n for n in person_names(t) if n not in found and not any(n in f for f in found)]
     return list(dict.fromkeys(found))
+
+
+_ORG_END = re.compile(r"(?:会|局|部|院|所|司|团|委|厅|署|办|中心|行|校|学|社|台|报|厂|店|站|馆|队|军|党|处|室|府|组|所|馆|"
+                      r"盟|联|企|集团|机构|组织|协会|基金)$")
+
+
+def _common_compound(word: str) -> bool:
+    """Whether `word` is two common words run together and ends in no office (统一+安排, not 镇+政府)."""
+    import jieba
+
+    if _ORG_END.search(word) or len(word) < 4:
+        return False
+    parts = [p for p in jieba.lcut(word, cut_all=True) if len(p) >= 2 and p != word]
+    halves = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
+    return any(a in parts and b in parts and (_word_freq(a) or 0) > 1000 and (_word_freq(b) or 0) > 1000
+               for a, b in halves)
 
 
 #: the commonest Chinese surnames (about 90% of people): a person's name starts with one
