@@ -1146,6 +1146,8 @@ def _counted_by_answer(body: str, q: Quantity, ev: _Evidence) -> bool:
     nxt = body[q.start + len(q.text) : q.start + len(q.text) + 1]
     if not nxt or not (_COUNTER.fullmatch(nxt) or nxt == "国"):
         return False
+    if q.value <= 3 and re.search(r"(?:后|这|那|其中|最后)$", body[max(0, q.start - 2) : q.start]):
+        return True  # 后两条, 这两者: some of the items the passage names, pointed at, not counted
     if any(_measure_agrees(nxt, _measure_after(c, x)) and _measure_after(c, x)
            or c[x.start + len(x.text) : x.start + len(x.text) + 1] == nxt
            for _, c, _, qs in ev.clauses for x in qs if x.kind == "number"):
