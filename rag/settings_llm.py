@@ -133,6 +133,11 @@ class GroundingSettings(BaseModel):
         0.95, ge=0, le=1, description="a refusal is a grounding failure when one retrieved sentence holds at least "
                                       "this share of the question's content-word weight"
     )
+    refusal_joint_evidence: float = Field(
+        0.8, ge=0, le=1, description="...or when retrieval evidence is at least this and one given sentence holds "
+                                     "refusal_joint_named of what the refusal says is missing (1: off)"
+    )
+    refusal_joint_named: float = Field(0.5, ge=0, le=1, description="see refusal_joint_evidence")
 
 
 def shipped_providers() -> list[ProviderSettings]:

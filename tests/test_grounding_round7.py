@@ -116,3 +116,13 @@ def test_rewrite_harness_runs_and_meaning_keeping_rewrites_stay_accepted(capsys)
         assert table[name]["keeps_meaning"] and table[name]["answers"] > 0
         assert table[name]["misjudged"] == 0, name
     assert not table["a figure changed by 25%"]["keeps_meaning"]
+
+
+def test_a_refusal_with_high_evidence_and_half_its_missing_thing_given_fails() -> None:
+    chunk = "2022年亚太经合组织第二十九次领导人非正式会议于11月18日至19日在泰国曼谷举行，主题为“开放、联通、平衡”。"
+    settings = GroundingSettings()
+    refusal = "提供的资料中没有关于2022年APEC领导人会议举办城市的信息。"
+    assert not check_grounding(refusal, {1: chunk}, 0.85, settings).ok
+    assert check_grounding(refusal, {1: chunk}, 0.5, settings).ok  # weak evidence: the refusal stands
+    off = settings.model_copy(update={"refusal_joint_evidence": 1.0})
+    assert check_grounding(refusal, {1: chunk}, 0.85, off).ok

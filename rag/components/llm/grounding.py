@@ -292,7 +292,7 @@ def entities(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-_ORG_END = re.compile(r"(?:会|局|部|院|所|司|团|委|厅|署|办|中心|行|校|学|社|台|报|厂|店|站|馆|队|军|党|处|室|府|组|所|馆|"
+_ORG_END = re.compile(r"(?:会|局|部|院|所|司|团|委|厅|署|办|中心|行|校|学|社|台|报|厂|店|站|馆|队|军|党|处|室|府|组|"
                       r"盟|联|企|集团|机构|组织|协会|基金)$")
 
 
@@ -1566,11 +1566,15 @@ def check_grounding(
         problems = []
         if evidence is not None and evidence >= settings.strong_evidence:
             problems.append(f"refused although retrieval evidence is strong ({evidence:.2f})")
-        elif settings.refusal_named_support < 1:
+        elif settings.refusal_named_support < 1 or settings.refusal_joint_evidence < 1:
             named = _refusal_named_support(content, given, question)
             if named >= settings.refusal_named_support:
                 problems.append(f"refused although a given sentence holds what the refusal says is missing "
                                 f"({named:.2f})")
+            elif evidence is not None and evidence >= settings.refusal_joint_evidence \
+                    and named >= settings.refusal_joint_named:
+                problems.append(f"refused although retrieval evidence is high ({evidence:.2f}) and a given sentence "
+                                f"holds much of what the refusal says is missing ({named:.2f})")
         return GroundingResult(not problems, True, cited, problems, checks, method)
     answer_refs = cited_all
     evs: dict[tuple[int, ...], _Evidence] = {}
