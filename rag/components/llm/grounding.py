@@ -441,9 +441,18 @@ def _label_and_figures(text: str) -> bool:
     return len(_claim_units(text)) <= 3 and any(q.kind != "date" for q in quantities(text))
 
 
+#: a closing line saying what period the figures above cover (以上为7月10日至25日的统计数据)
+_PERIOD_NOTE = re.compile(r"^(?:以上|上述|表中|上表)(?:数据)?(?:均为|均是|为|是|系)?(.+?)(?:的|期间的)?(?:统计)?"
+                          r"(?:数据|数字|情况|信息)$")
+
+
 def _label_and_stated_date(text: str, ev: _Evidence) -> bool:
-    """A list item that is a short label and a date (日期：9月27日): supported when the chunk states that date; the
-    number check lets a date of a kind the chunk never states pass, so here it must be found by value."""
+    """A list item that is a short label and a date (日期：9月27日), or a closing note of the period the figures
+    cover (以上为7月10日至25日的统计数据): supported when the chunk states those dates; the number check lets a date
+    of a kind the chunk never states pass, so here it must be found by value."""
+    note = _PERIOD_NOTE.match(text.strip().rstrip("。."))
+    if note:
+        text = note.group(1)
     qs = quantities(text)
     return len(_claim_units(text)) <= 3 and bool(qs) and all(q.kind == "date" for q in qs) \
         and all(any(same_quantity(q, x) for x in ev.all_quantities) for q in qs)
