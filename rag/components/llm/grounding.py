@@ -274,6 +274,9 @@ def entities(text: str) -> list[str]:
                 and _word_freq(w) is None and not (i > 0 and tagged[i - 1][1] == "ns"):
             continue  # a two-character "person" without a surname is jieba's guess at an unknown word (归母,
             # 封盖), unless it follows a place (中国+铁建); people are also found by person_names()
+        if w[0] in _UNIT_START and re.search(rf"[0-9〇一二三四五六七八九十两百千万]{re.escape(w)}", t) \
+                and not re.search(rf"(?<![0-9〇一二三四五六七八九十两百千万]){re.escape(w)}", t):
+            continue  # 16天蓬长集团 cut as 16/天蓬/长: a unit glued to the next word is no name (天蓬)
         if flag == "nt" and _common_compound(w):
             continue  # jieba's dictionary tags some phrases nt (统一安排): two common words, no office at the end
         if flag in ("ns", "nz"):
@@ -292,6 +295,8 @@ def entities(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+#: units and measure words that follow a figure; a "name" starting with one right after a figure is a mis-cut
+_UNIT_START = frozenset("天年月日时分秒个名位人家次条元万亿号届期批件台辆吨米")
 _ORG_END = re.compile(r"(?:会|局|部|院|所|司|团|委|厅|署|办|中心|行|校|学|社|台|报|厂|店|站|馆|队|军|党|处|室|府|组|"
                       r"盟|联|企|集团|机构|组织|协会|基金)$")
 
