@@ -49,7 +49,7 @@ _CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
 # a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
 _CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉|"
                        r"一般来说|一般而言|通常来说|通常情况下|按照?惯例)\S)")
-_DECOR = re.compile(r"[*_`#>]+")
+_DECOR = re.compile(r"[*_`>]+|#+(?!\d)")  # (#65 is an issue number, not Markdown)
 #: openers that connect rather than claim (综上所述，…): not counted in a sentence's support
 _CONNECTIVE = re.compile(
     r"^(?:综上所述|综上|总之|总的来说|总体来看|总体而言|简而言之|也就是说|换句话说|此外|另外|同时|其次|首先|"
@@ -1239,6 +1239,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
             continue  # the sentence before, read only as context
         if any(same_quantity(q, x) for x in given_quantities):
             continue  # the question's own figure (2021赛季…): a premise restated, not a claim
+        if re.search(r"(?:#|＃|No\.?\s?|编号)$", body[max(0, q.start - 3) : q.start], re.IGNORECASE):
+            if not any(same_quantity(q, x) for x in ev.all_quantities):
+                problems.append(f"number {q.text} not in the cited chunk(s)")
+            continue  # an identifier (issue #65, No.3): a name, found or not, with no clause to sit in
         score = _score_at(body, q)
         if score and score in _nfkc(ev.text).replace("：", ":").replace(" ", ""):
             continue  # a score or ratio the chunk writes as it is (2:0, 26:24): its 0 is no figure of its own
