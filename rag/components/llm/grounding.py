@@ -538,6 +538,22 @@ def _lines(answer: str) -> list[_Line]:
     return out
 
 
+def _lists_after(answer: str) -> dict[str, int]:
+    """Each line ending in a colon, with the number of list items right below it (…有以下八家： then 8 items)."""
+    lines = [ln.strip() for ln in answer.splitlines()]
+    out: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        if not strip_markers(line).rstrip().endswith(("：", ":")):
+            continue
+        n, j = 0, i + 1
+        while j < len(lines) and (not lines[j] or _LIST_PREFIX.match(lines[j])):
+            n += bool(lines[j])
+            j += 1
+        if n:
+            out[_body(split_sentences(line)[-1]) if split_sentences(line) else _body(line)] = n
+    return out
+
+
 def _structure(answer: str) -> list[SentenceCheck]:
     """Sentences with their kinds and the chunks that cover them (own markers, else their paragraph's, list
     item's or table's closing citation, else the nearest cited lead-in above a list)."""
@@ -1151,15 +1167,26 @@ def _counts_listed(body: str, q: Quantity) -> bool:
     return bool(m) and len(re.split(r"[、和及与]", m.group(1))) == int(q.value)
 
 
-def _counted_by_answer(body: str, q: Quantity, ev: _Evidence) -> bool:
+def _counted_by_answer(body: str, q: Quantity, ev: _Evidence, listed_below: int = 0) -> bool:
     """A small count the answer makes itself of what the passage names one by one (主要变化有两项：…, 三国领导人
     for the leaders it names): the passage states no count in that measure word at all, so there is nothing it
     could contradict; a count the passage does state in that measure (3名航天员) is still checked."""
+    if listed_below and q.kind == "number" and q.value == listed_below \
+            and re.match(r"[^，。；：:]{0,8}[：:]\s*$", body[q.start + len(q.text) :]):
+        return True  # 有以下八家： over eight list items: the length of its own list
     if q.kind != "number" or not 2 <= q.value <= 5 or q.value != int(q.value) or body[max(0, q.start - 1)] == "第":
         return False  # (第四届 is an ordinal, checked as one)
     nxt = body[q.start + len(q.text) : q.start + len(q.text) + 1]
     if not nxt or not (_COUNTER.fullmatch(nxt) or nxt == "国"):
         return False
+    # the items it counts, listed right after it (有两项：A；B, 共同主办单位有以下八家：- 科技部 …): its own list's
+    # length, whatever counts the passage states in that measure
+    after = body[q.start + len(q.text) :]
+    if re.match(r"[^，。；：:]{0,8}[：:]", after):
+        listed = [p for p in re.split(r"[；;]|\n\s*(?:[-*+]|\d+[.、）)])", after.split("：", 1)[-1].split(":", 1)[-1])
+                  if p.strip()]
+        if int(q.value) in (len(listed), listed_below):
+            return True
     if q.value <= 3 and re.search(r"(?:后|这|那|其中|最后)$", body[max(0, q.start - 2) : q.start]):
         return True  # 后两条, 这两者: some of the items the passage names, pointed at, not counted
     if any(_measure_agrees(nxt, _measure_after(c, x)) and _measure_after(c, x)
@@ -1167,14 +1194,7 @@ def _counted_by_answer(body: str, q: Quantity, ev: _Evidence) -> bool:
            for _, c, _, qs in ev.clauses for x in qs if x.kind == "number"):
         return False
     n = int(q.value)
-    # the items it counts: those the answer lists right after it (有两项：A；B), or a list of the passage's with
-    # that many items (美国总统…、墨西哥总统…和加拿大总理… for 三国领导人); a list of another length convicts it
-    after = body[q.start + len(q.text) :]
-    if re.match(r"[^，。；：:]{0,8}[：:]", after):
-        listed = [p for p in re.split(r"[；;]|\n\s*(?:[-*+]|\d+[.、）)])", after.split("：", 1)[-1].split(":", 1)[-1])
-                  if p.strip()]
-        if len(listed) == n:
-            return True
+    # a list of another length in the passage convicts it (美国总统…、墨西哥总统…和加拿大总理… for 三国领导人)
     sizes = {len(re.split(r"[、和及与]", m.group(0))) for m in _ENUMERATION.finditer(_nfkc(ev.text))}
     return n in sizes
 
@@ -1227,7 +1247,8 @@ _GOES_ON = re.compile(r"^\s*(?:同比|环比|较|比|增长|增幅|下降|降幅
 
 
 def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: GroundingSettings,
-                   given_quantities: Sequence[Quantity] = (), skip_before: int = 0) -> list[str]:
+                   given_quantities: Sequence[Quantity] = (), skip_before: int = 0,
+                   listed_below: int = 0) -> list[str]:
     """Each quantity of the claim must be stated in the cited chunks; where a chunk clause stating a different
     figure of the same kind matches the claim's clause clearly better than every clause stating this one, the
     figure is taken from elsewhere (swapped, or another row's); and where the claim names an entity, some clause
@@ -1280,7 +1301,7 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev) or _counted_by_answer(body, q, ev):
+            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev) or _counted_by_answer(body, q, ev, listed_below):
                 continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists, or
                 # that the passage lists beside another of its figures (初中部和新校区高中部共占地158亩: 两个校区)
             if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
@@ -1599,6 +1620,7 @@ def check_grounding(
     asked = quantities(question, liberal=True) if question else []
     pending_semantic: list[tuple[SentenceCheck, _Evidence, str]] = []
     hedged = any(c.kind == "refusal" for c in content)
+    listed_below = _lists_after(answer)
     prev: SentenceCheck | None = None
     for c in claims:
         short = _short(c.text)
@@ -1655,7 +1677,8 @@ def check_grounding(
                 c.problems.append(f"names {', '.join(missing)} which the cited chunk(s) {list(known)} do not: {short}")
         if settings.check_numbers:
             c.problems.extend(f"{p}: {short}" for p in _check_numbers(lead + body, ev, [*names, *subjects(body)],
-                                                                      settings, asked, len(lead)))
+                                                                      settings, asked, len(lead),
+                                                                      listed_below.get(body, 0)))
     if settings.check_entities and given:
         # a lead-in or heading needs no citation, but the names it uses are still claims (根据资料，吉田茂2022年的
         # 交付情况如下： over Tesla's figures): each must be in some given chunk
