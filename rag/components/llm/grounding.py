@@ -709,6 +709,11 @@ class _Evidence:
                 if self.sent_chunk[k] in percent_tables:  # a (%) column: its bare figures are percentages
                     qs = qs + [replace(x, kind="percent", text=x.text + _COLUMN_PERCENT) for x in qs
                                if x.kind == "number"]
+                elif len(qs) >= 3 and _TABLE_ROW.search(c + " "):
+                    # a table row cut from its header (在建工程 236,864,658.04 9.61 106,578,620.77 5.20 122.24): its
+                    # figures with decimals may be the header's percentages
+                    qs = qs + [replace(x, kind="percent", text=x.text + _COLUMN_PERCENT) for x in qs
+                               if x.kind == "number" and "." in x.text and abs(x.value) < 1000]
                 self.clauses.append((k, c, cu, qs))
         self.all_quantities = [q for _, _, _, qs in self.clauses for q in qs]
         df: dict[str, int] = {}
@@ -1301,7 +1306,8 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         holder_clauses = [(sc, k, c) for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                           if any(same_quantity(q, x) for x in qs)]
         if not holders:
-            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev) or _counted_by_answer(body, q, ev, listed_below):
+            if _counts_listed(body, q) or _counts_passage_list(q, beside, ev) \
+                    or _counted_by_answer(body, q, ev, listed_below):
                 continue  # 由德大、大莱龙、龙烟三条铁路组成: a count of the items the sentence itself lists, or
                 # that the passage lists beside another of its figures (初中部和新校区高中部共占地158亩: 两个校区)
             if not _relative_year(q, ev) and not _difference_of_stated(q, body, ev):
