@@ -126,3 +126,44 @@ def test_a_refusal_with_high_evidence_and_half_its_missing_thing_given_fails() -
     assert check_grounding(refusal, {1: chunk}, 0.5, settings).ok  # weak evidence: the refusal stands
     off = settings.model_copy(update={"refusal_joint_evidence": 1.0})
     assert check_grounding(refusal, {1: chunk}, 0.85, off).ok
+
+
+def test_phrases_and_mis_cuts_that_name_no_one() -> None:
+    assert "统一安排" not in entities("其余由村和镇政府统一安排，廊坊市第17中学是集中安置点")
+    assert "镇政府" in entities("其余由村和镇政府统一安排")
+    assert "天蓬" not in entities("据报道，暑运这16天蓬长集团运送旅客约61.9万人次")
+
+
+def test_a_count_pointing_at_some_of_the_listed_items() -> None:
+    chunk = ("大商道共有四条被执行信息：5月24日立案，执行标的8308.61万元；6月7日立案，执行标的10.51亿元；7月12日立案一条，"
+             "执行标的5.245亿元；同日又立案一条，执行标的同为5.245亿元。")
+    assert ok("后两条立案时间和执行标的相同，均为5.245亿元[1]。", chunk)
+    assert not ok("大商道共有五条被执行信息[1]。", chunk)
+
+
+def test_a_closing_note_of_the_period_needs_its_dates() -> None:
+    chunk = "7月10日至25日，蓬长集团16天共发送旅客61.92万人次，较去年同期增长110.07%。"
+    table = "| 指标 | 16天累计 |\n| --- | --- |\n| 旅客 | 61.92万人次 |\n\n"
+    assert ok(table + "以上为7月10日至25日的统计数据[1]。", chunk)
+    assert not ok(table + "以上为7月1日至25日的统计数据[1]。", chunk)
+
+
+def test_an_issue_number_is_an_identifier() -> None:
+    chunk = ("问题 #55：旧版 langchain 下无法引入 RetrievalQA，新版没有问题。"
+             "问题 #65：requirements 中 langchain 的版本写错了。")
+    assert ok("相关的是 #55（旧版无法引入 RetrievalQA）和 #65（requirements 中版本写错）[1]。", chunk)
+    assert not ok("相关的是 #57（旧版无法引入 RetrievalQA）[1]。", chunk)
+
+
+def test_a_lead_in_counts_the_list_below_it() -> None:
+    chunk = "论坛由科技部、国家发展改革委、工业和信息化部共同主办，5月25日在北京开幕。"
+    items = "\n\n- 科技部\n- 国家发展改革委\n- 工业和信息化部"
+    assert ok("论坛5月25日在北京开幕，主办单位有以下三家[1]：" + items, chunk)
+    assert not ok("论坛5月25日在北京开幕，主办单位有以下四家[1]：" + items, chunk)
+
+
+def test_a_table_row_without_its_header_may_hold_percentages() -> None:
+    chunk = ("预付款项 31,290,450.41 1.27 63,036,652.76 3.07 -50.36\n"
+             "在建工程 236,864,658.04 9.61 106,578,620.77 5.20 122.24\n")
+    assert ok("在建工程期末余额为236,864,658.04元，占比9.61%[1]。", chunk)
+    assert not ok("在建工程期末余额为236,864,658.04元，占比9.16%[1]。", chunk)

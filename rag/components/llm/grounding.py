@@ -1685,6 +1685,14 @@ def check_grounding(
             c.problems.extend(f"{p}: {short}" for p in _check_numbers(lead + body, ev, [*names, *subjects(body)],
                                                                       settings, asked, len(lead),
                                                                       listed_below.get(body, 0)))
+    for c in checks:  # a lead-in's count of the list below it must be that list's length (以下四家： over three)
+        if c.kind == "lead_in" and _body(c.text) in listed_below:
+            n = listed_below[_body(c.text)]
+            for q in quantities(_body(c.text)):
+                tail = _body(c.text)[q.start + len(q.text) :]
+                if q.kind == "number" and q.value != n and re.match(r"[^，。；：:\d]{0,6}[：:]\s*$", tail) \
+                        and _COUNTER.match(tail):
+                    c.problems.append(f"counts {q.text} but lists {n}: {_short(c.text)}")
     if settings.check_entities and given:
         # a lead-in or heading needs no citation, but the names it uses are still claims (根据资料，吉田茂2022年的
         # 交付情况如下： over Tesla's figures): each must be in some given chunk
