@@ -4,8 +4,7 @@ who did not read the check's code, its docs or the other sets' answers, so its f
 
 Its questions and passages are new (in none of the other grounding sets). Passages are cut from ../shared/: CRUD
 news articles (cut here into <= 450-char chunks by whole sentences, see crud_chunks), the seed article, RGB, CMRC
-and real_docs (the
-student handbook, the langchain-ChatGLM issue table). The answers are written by hand the way Qwen, Doubao, ERNIE,
+and real_docs (the student handbook, the langchain-ChatGLM issue table). The answers are written by hand the way Qwen, Doubao, ERNIE,
 GLM and DeepSeek answer with numbered sources: long multi-paragraph answers cited once per paragraph, a citation
 after every clause, answers that restate the question or quote the source in 「」/“”, tables beside prose,
 approximate numbers, two chunks combined in one sentence, terse one-liners, polite closings; about half good and
@@ -148,7 +147,7 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
     ]),
     "h8-11n": ("crud", "郫都击剑场馆的智慧化改造花了多少钱？", crud_chunks([(F33, 675, 0), (F33, 675, 1)]), [
         (G, "refusal", "提供的资料中没有关于郫都击剑场馆改造费用的信息。"),
-        (G, "refusal", "资料只介绍了场馆应用的5G、物联网等技术（资料1），并未提及改造投入了多少资金，因此无法回答。"),
+        (G, "refusal", "资料只介绍了场馆应用的5G、VR等技术（资料1），并未提及改造投入了多少资金，因此无法回答。"),
         (B, "refusal_invented", "资料中未提及具体金额。据悉该场馆智慧化改造总投资约1.2亿元[1]。"),
         (B, "invented_sentence", "郫都击剑场馆智慧化改造共投入约8000万元，由郫都区政府出资[1]。"),
     ]),
@@ -177,7 +176,6 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
         (B, "swapped_numbers", "玩家每天有五次机会，猜中一个由六个英文字母组成的单词[1]。"),
         (B, "wrong_date", "沃德尔最初只给自己和伴侣玩，2020年10月才正式在网上发布了这款游戏[1]。"),
         (B, "swapped_entities", "每次尝试后，黄色表示字母位置正确，绿色表示答案包含该字母但位置错误[1]。"),
-        (B, "number_other_entity", "Wordle每日的题目是从120000个五字母单词中随机抽取的[3]。"),
     ]),
     "h8-15n": ("rgb", "Wordle的作者乔什·沃德尔是哪一年出生的？", rgb_chunks(45, [("p", 0), ("p", 4)]), [
         (G, "refusal", "资料中没有提到乔什·沃德尔的出生年份，只介绍了他是一位住在纽约布鲁克林的软件工程师[2]。"),
@@ -186,9 +184,9 @@ QUESTIONS: dict[str, tuple[str, str, list[dict], list[tuple[bool, str, str]]]] =
         (B, "invented_sentence", "乔什·沃德尔出生于1985年，在威尔士长大，后来移居纽约[1]。"),
     ]),
     "h8-16": ("rgb", "电视剧《炽道》的主演是谁？讲了什么故事？", rgb_chunks(150, [("p", 3), ("p", 4), ("p", 0)]), [
-        (G, "ideal", "《炽道》由金晨、王安宇主演[1]。剧中金晨饰演南湖大学田径队助教罗娜，王安宇饰演深爱跳高运动的阳光少年段宇成，讲述两人在田径场上携手并肩、实现梦想的同时收获爱情的故事[1]。"),
+        (G, "ideal", "《炽道》由金晨、王安宇主演[2]。剧中金晨饰演南湖大学田径队助教罗娜，王安宇饰演深爱跳高运动的阳光少年段宇成，讲述两人在田径场上携手并肩、实现梦想的同时收获爱情的故事[1]。"),
         (G, "list_leadin", "《炽道》的基本信息：\n- 导演：伊峥[来源2]\n- 主演：金晨、王安宇、张凯莹，刘冠成特别出演[来源2]\n- 集数：共26集[来源2]\n- 原著：Twentine的同名小说[来源2]"),
-        (G, "terse", "主演是金晨和王安宇。[1]"),
+        (G, "terse", "主演是金晨和王安宇。[2]"),
         (B, "swapped_entities", "《炽道》中金晨饰演跳高运动员段宇成的姐姐，王安宇饰演田径队助教罗娜[1]。"),
         (B, "wrong_number", "《炽道》由伊峥执导，金晨、王安宇主演，共36集[2]。"),
         (B, "invented_entity", "《炽道》由伊峥执导，主演金晨、王安宇，赵露思特别出演[2]。"),
