@@ -167,3 +167,9 @@ def test_a_table_row_without_its_header_may_hold_percentages() -> None:
              "在建工程 236,864,658.04 9.61 106,578,620.77 5.20 122.24\n")
     assert ok("在建工程期末余额为236,864,658.04元，占比9.61%[1]。", chunk)
     assert not ok("在建工程期末余额为236,864,658.04元，占比9.16%[1]。", chunk)
+
+
+def test_two_names_saying_each_others_things() -> None:
+    chunk = "第36届大众电影百花奖揭晓：张译凭借《悬崖之上》获最佳男主角奖，袁泉凭借《中国医生》获最佳女主角奖。"
+    assert ok("张译凭借《悬崖之上》获得最佳男主角奖，袁泉凭借《中国医生》获得最佳女主角奖[1]。", chunk)
+    assert not ok("张译凭借《中国医生》获得最佳女主角奖，袁泉凭借《悬崖之上》获得最佳男主角奖[1]。", chunk)

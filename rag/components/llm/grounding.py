@@ -1091,6 +1091,52 @@ def _way(clause: str) -> int:
 
 _WAY_ENOUGH = 0.2
 
+_CTX_STOP = re.compile(r"[。！？；;\n]")
+
+
+def _after_context(text: str, name: str, others: Sequence[str]) -> frozenset[str]:
+    """The content characters after each mention of `name` in `text`, up to the next name, the sentence's end
+    or twelve characters: what the text says of that name."""
+    out: set[str] = set()
+    for m in re.finditer(re.escape(name), text):
+        tail = _CTX_STOP.split(text[m.end() : m.end() + 40], maxsplit=1)[0]
+        cut = min([i for o in others if o != name and (i := tail.find(o)) >= 0] or [len(tail)])
+        out |= {ch for ch in tail[:cut][:12] if _CJK_RUN.fullmatch(ch) and ch not in _LABEL_SKIP}
+    return frozenset(out)
+
+
+def _roles_swapped(body: str, ev: _Evidence) -> str:
+    """Two names whose sayings the claim exchanges: what it says after A is what the passage says after B, and
+    what it says after B the passage says after A (张译…中国医生，袁泉…悬崖之上 where the passage pairs 张译 with
+    《悬崖之上》). Both must cross, and clearly, so a reworded sentence convicts nothing."""
+    text = _nfkc(ev.text)
+    names = [n for n in dict.fromkeys(entities(body)) if len(n) >= 2 and n in text]
+    names = [n for n in names if not any(n != o and n in o for o in names)]
+    if len(names) < 2:
+        return ""
+    claim = {n: _after_context(body, n, names) for n in names}
+    passage = {n: _after_context(text, n, names) for n in names}
+
+    def share(a: frozenset[str], b: frozenset[str]) -> float:
+        return len(a & b) / len(a) if a else 0.0
+
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            common = passage[a] & passage[b]  # 凭借…获 said of both tells neither apart
+            ca, cb, pa, pb = claim[a] - common, claim[b] - common, passage[a] - common, passage[b] - common
+            if len(ca) < 3 or len(cb) < 3:
+                continue
+            crossed = share(ca, pb) >= _ROLE_CROSS and share(cb, pa) >= _ROLE_CROSS
+            straight = share(ca, pa) <= _ROLE_STRAIGHT and share(cb, pb) <= _ROLE_STRAIGHT
+            if crossed and straight:
+                return f"{a} / {b}"
+    return ""
+
+
+_ROLE_CROSS = 0.5
+_ROLE_STRAIGHT = 0.5
+
+
 _UP_VERBS = ("增长", "增加", "上升", "提高", "提升", "上涨", "回升", "扩大", "加快", "走高", "攀升")
 _DOWN_VERBS = ("下降", "减少", "下滑", "降低", "下跌", "回落", "缩小", "放缓", "减缓", "走低", "下探")
 #: neighbours of a change word that every change has (同比, 明显, 持续): they tell no thing from another
@@ -1385,6 +1431,10 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         problems.extend(_swapped_figures(body, ev))
     if not problems:
         problems.extend(_swapped_dates(body, ev))
+    if not problems:
+        swapped = _roles_swapped(body, ev)
+        if swapped:
+            problems.append(f"says of each of two names what the chunk says of the other ({swapped})")
     if not problems:
         flipped = _way_reversed(body, ev, _WAY_ENOUGH) or _change_word_flipped(body, ev)
         if flipped:
