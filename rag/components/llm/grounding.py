@@ -94,7 +94,8 @@ _ENTITY_FLAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 _GENERIC = frozenset(
     "中国 我国 国内 国外 全国 全球 世界 海外 境内 境外 亚洲 欧洲 美洲 非洲 中方 外国 各国 本国 全市 全省 中华 "
     "ai api apis llm llms aigc gpu gpus cpu app apps it ceo cto cfo b c tob toc saas paas iaas token tokens gdp cpi "
-    "ppi pdf ppt ok vs etc q1 q2 q3 q4 h1 h2 ip ui ux sdk ar vr xr pc tv id kpi roi".split()
+    "ppi pdf ppt ok vs etc q1 q2 q3 q4 h1 h2 ip ui ux sdk ar vr xr pc tv id kpi roi ipo etf esg pmi roe eps pe pb mvp "
+    "faq url".split()
 )
 #: one-character offices that end an organisation's name, and the tags of the words before them
 _ORG_HEADS = frozenset("局 部 司 处 厅 署 委 办 院".split())
@@ -422,7 +423,26 @@ def _named_in(name: str, text: str) -> bool:
     words = [w for w, _ in _tagged(name) if len(w.strip()) >= 2]
     if len(words) > 1 and all(w.lower() in low for w in words):
         return True
+    if _glued_name_in(n, low):
+        return True
     return _abbreviation_in(n, low)
+
+
+#: characters jieba's HMM glues to a name on either side (由金晨, 盘和林预计 -> 林预计, 郭芝苑留下 -> 苑留下)
+_GLUE_BEFORE = frozenset("由被与和及或向对给让把在从为将是据")
+
+
+def _glued_name_in(n: str, low: str) -> bool:
+    """A "name" that is a name of the chunk with a function character or a common word jieba glued to it: the
+    chunk holds what is left once that is cut off (金晨 of 由金晨; 盘和林 in the chunk, 林预计 in the claim)."""
+    if not _CJK_RUN.fullmatch(n) or len(n) < 3:
+        return False
+    if n[0] in _GLUE_BEFORE and n[1:] in low:
+        return True
+    # a common verb after the name (预计, 留下, 效力), never a head that is part of one (省, 政府, 大学)
+    head, tail = n[:-2], n[-2:]
+    tags = _tagged(tail)
+    return len(tags) == 1 and tags[0][1][:1] in ("v", "d") and (_word_freq(tail) or 0) >= 1000 and head in low
 
 
 def _abbreviation_in(n: str, low: str) -> bool:
