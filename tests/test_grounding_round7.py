@@ -173,3 +173,17 @@ def test_two_names_saying_each_others_things() -> None:
     chunk = "第36届大众电影百花奖揭晓：张译凭借《悬崖之上》获最佳男主角奖，袁泉凭借《中国医生》获最佳女主角奖。"
     assert ok("张译凭借《悬崖之上》获得最佳男主角奖，袁泉凭借《中国医生》获得最佳女主角奖[1]。", chunk)
     assert not ok("张译凭借《中国医生》获得最佳女主角奖，袁泉凭借《悬崖之上》获得最佳男主角奖[1]。", chunk)
+
+
+def test_a_name_with_a_word_glued_to_it_by_jieba() -> None:
+    chunk = "电视剧《炽道》的主演是金晨、王安宇。经济学家盘和林认为，C端有望实现免费化，B端价格则会继续下探。"
+    assert ok("《炽道》由金晨、王安宇主演[1]。", chunk)
+    assert ok("盘和林预计未来C端有望实现免费化，B端价格则会继续下探[1]。", chunk)
+    assert not ok("《炽道》由赵丽颖、王安宇主演[1]。", chunk)
+
+
+def test_a_bare_year_clause_dates_the_clauses_after_it() -> None:
+    chunk = ("上半年，公司营业收入1.96亿元，同比下降39.66%。2022年，公司营业收入5.42亿元，同比下降1.80%；"
+             "归属于上市公司股东的净利润6415.49万元。")
+    assert ok("2022年联合化学营收5.42亿元，同比降1.80%[1]。", chunk)
+    assert not ok("2022年联合化学营收1.96亿元，同比降39.66%[1]。", chunk)

@@ -965,6 +965,10 @@ def _says_metric(metric: str, text: str) -> bool:
     return metric in t or sum(ch in t for ch in set(metric)) >= need
 
 
+#: a clause that is just a year (2022年，公司营业收入…): the whole year is what the clauses after it speak of
+_YEAR_ONLY = re.compile(r"^\s*(?:19|20)\d{2}\s*年(?:度|全年)?\s*$")
+
+
 def _period_before(sent: str, clause: str) -> set[str]:
     """The part of the year the nearest clause before `clause` in its sentence names (同比增长10% after
     2022年总营收为965亿元 is the year's growth), or nothing."""
@@ -974,8 +978,8 @@ def _period_before(sent: str, clause: str) -> set[str]:
     for part in reversed([p for p in re.split(r"[，,；;：:]", sent[:at]) if p.strip()]):
         # a bare year is the whole year's only in a clause stating a figure of its own (2022年总营收为965亿元),
         # not in a headline (2022年我国经济首季报18日出炉：…)
-        found = _periods(part) or ({"year"} if _years(part) and any(
-            x.kind not in ("date", "era") for x in quantities(part)) else set())
+        found = _periods(part) or ({"year"} if _years(part) and (any(
+            x.kind not in ("date", "era") for x in quantities(part)) or _YEAR_ONLY.match(part)) else set())
         if found:
             return found
     return set()
