@@ -39,6 +39,18 @@ def pack_sentences(text: str, limit: int = 450) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
+@lru_cache(maxsize=8)
+def _crud_lines(name: str) -> tuple[str, ...]:
+    return tuple((DATASETS / "crud_news" / name).read_text(encoding="utf-8").splitlines())
+
+
+def crud_article(name: str, line: int) -> tuple[str, str]:
+    """One CRUD news article (0-based line of crud_news/NAME, one article per line): its head and its body,
+    split at `正文：` (each builder cuts and titles the body its own way)."""
+    head, body = _crud_lines(name)[line].split("正文：", 1)
+    return head, body
+
+
 @lru_cache(maxsize=1)
 def seed_passages() -> list[str]:
     """The seed article's body, cut at its section headings, then packed by sentence: 10 passages."""

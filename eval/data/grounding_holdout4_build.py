@@ -11,17 +11,16 @@ Run `python eval/data/grounding_holdout4_build.py`.
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from build_grounding_passages import (  # noqa: E402
-    DATASETS,
     HB,
     SF,
     chunk,
     cmrc_chunks,
+    crud_article,
     pack_sentences,
     pdf_chunk,
     rgb_chunks,
@@ -34,15 +33,9 @@ G, B = True, False
 CRUD = "documents_dup_part_2_part_1.txt"
 
 
-@lru_cache(maxsize=4)
-def crud_lines(name: str) -> list[str]:
-    """One CRUD news file: one article per line, `<date>，正文：<body>`."""
-    return (DATASETS / "crud_news" / name).read_text(encoding="utf-8").split("\n")
-
-
 def crud_chunks(line: int, *parts: int, name: str = CRUD) -> list[dict]:
     """Passages of one CRUD news article (its body, whitespace runs collapsed, packed by sentence into <= 450 chars)."""
-    body = " ".join(crud_lines(name)[line].split("正文：", 1)[1].split())
+    body = " ".join(crud_article(name, line)[1].split())
     ps = pack_sentences(body)
     return [chunk(ps[p], f"crud_news {name} line {line}", f"crud_news/{name}#{line}:{p}") for p in parts]
 

@@ -12,15 +12,14 @@ about half good and half bad. Run `python eval/data/grounding_holdout6_build.py`
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from build_grounding_passages import (  # noqa: E402
-    DATASETS,
     chunk,
     cmrc_chunks,
+    crud_article,
     pack_sentences,
     pdf_chunk,
     rgb_chunks,
@@ -38,15 +37,9 @@ TT = "test.txt"
 XL = "langchain-ChatGLM_closed.xlsx"
 
 
-@lru_cache(maxsize=2)
-def crud_lines(name: str) -> list[str]:
-    """One news article per line: `<date>，正文：<body>`."""
-    return (DATASETS / "crud_news" / name).read_text(encoding="utf-8").splitlines()
-
-
 def crud_chunks(line: int, parts: list[int], name: str = CRUD) -> list[dict]:
     """A CRUD news article (0-based line) cut by sentence into <=450-char passages; parts in [n] order."""
-    head, body = crud_lines(name)[line].split("正文：", 1)
+    head, body = crud_article(name, line)
     ps = pack_sentences(body, 450)
     title = f"{head.strip('，, ')} {body[:20]}".strip()
     return [chunk(ps[i], title, f"crud_news/{name}#{line}") for i in parts]

@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from build_grounding_passages import (  # noqa: E402
-    DATASETS,
     chunk,
     cmrc_chunks,
+    crud_article,
     docx_paragraphs,
     pack_sentences,
     pdf_chunk,
@@ -37,9 +37,8 @@ HB = "ecust_student_handbook_2023.pdf"
 
 def crud_chunks(name: str, line: int, parts: list[int]) -> list[dict]:
     """Passages of one CRUD news article (1-based line of crud_news/NAME), its body packed by sentence into
-    <=450-char passages; parts are their indexes in [n] order. No shared helper cuts CRUD articles, hence this."""
-    raw = (DATASETS / "crud_news" / name).read_text(encoding="utf-8").splitlines()[line - 1]
-    head, body = raw.split("正文：", 1)
+    <=450-char passages; parts are their indexes in [n] order."""
+    head, body = crud_article(name, line - 1)
     title = body[:24]
     ps = pack_sentences(body)
     return [chunk(ps[i], title, f"crud_news/{name}#{line}:{i}") for i in parts]

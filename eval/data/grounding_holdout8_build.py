@@ -14,16 +14,15 @@ half bad, the bad ones wrong the subtle ways models are. Run `python eval/data/g
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from build_grounding_passages import (  # noqa: E402
-    DATASETS,
     HB,
     chunk,
     cmrc_chunks,
+    crud_article,
     pack_sentences,
     pdf_chunk,
     rgb_chunks,
@@ -36,18 +35,12 @@ OUT = Path(__file__).parent / "grounding_holdout8.jsonl"
 G, B = True, False
 
 
-@lru_cache(maxsize=8)
-def crud_lines(name: str) -> tuple[str, ...]:
-    """One CRUD news file, one article per line (`<date>，正文：<body>`)."""
-    return tuple((DATASETS / "crud_news" / name).read_text(encoding="utf-8").split("\n"))
-
-
 def crud_chunks(specs: list[tuple[str, int, int]]) -> list[dict]:
     """CRUD news passages: (file, line, part) where part indexes the article body packed by sentence into
     <= 450-char chunks (whitespace runs collapsed to one space, as a text extractor would)."""
     out = []
     for name, line, part in specs:
-        body = " ".join(crud_lines(name)[line].split("正文：", 1)[1].split())
+        body = " ".join(crud_article(name, line)[1].split())
         parts = pack_sentences(body)
         out.append(chunk(parts[part], parts[0][:30], f"crud_news/{name}#{line}:{part}"))
     return out

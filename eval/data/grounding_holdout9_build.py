@@ -12,15 +12,14 @@ forms, every marker shape), about half good and half bad. Run `python eval/data/
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from build_grounding_passages import (  # noqa: E402
-    DATASETS,
     chunk,
     cmrc_chunks,
+    crud_article,
     pack_sentences,
     pdf_chunk,
     rgb_chunks,
@@ -34,15 +33,9 @@ SF = "sifang_2019_annual_report.pdf"
 HB = "ecust_student_handbook_2023.pdf"
 
 
-@lru_cache(maxsize=2)
-def crud_lines(name: str) -> list[str]:
-    """One CRUD news article per line: `<date>，正文：<body>`."""
-    return (DATASETS / "crud_news" / name).read_text(encoding="utf-8").split("\n")
-
-
 def crud_chunks(line: int, parts: list[int], name: str = CRUD) -> list[dict]:
     """Passages of one CRUD article (its body packed by sentence into <= 450 chars), in [n] order."""
-    head, body = crud_lines(name)[line].split("正文：", 1)
+    head, body = crud_article(name, line)
     ps = pack_sentences(body)
     return [chunk(ps[i], f"crud_news {head.rstrip('，').strip()}", f"crud_news/{name}#L{line}:{i}") for i in parts]
 
