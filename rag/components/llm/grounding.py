@@ -570,7 +570,8 @@ def _lists_after(answer: str) -> dict[str, int]:
             n += bool(lines[j])
             j += 1
         if n:
-            out[_body(split_sentences(line)[-1]) if split_sentences(line) else _body(line)] = n
+            sents = split_sentences(line)
+            out[_body(sents[-1] if sents else line)] = n
     return out
 
 
@@ -1455,12 +1456,14 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         problems.extend(_swapped_figures(body, ev))
     if not problems:
         problems.extend(_swapped_dates(body, ev))
+    # roles and trends are read clause by clause: the sentence's own, not the one before it (checked on its own)
+    own = body[skip_before:]
     if not problems:
-        swapped = _roles_swapped(body, ev)
+        swapped = _roles_swapped(own, ev)
         if swapped:
             problems.append(f"says of each of two names what the chunk says of the other ({swapped})")
     if not problems:
-        flipped = _way_reversed(body, ev, _WAY_ENOUGH) or _change_word_flipped(body, ev)
+        flipped = _way_reversed(own, ev, _WAY_ENOUGH) or _change_word_flipped(own, ev)
         if flipped:
             problems.append(f"says the opposite of the chunk's trend ({flipped})")
     return problems
