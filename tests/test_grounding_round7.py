@@ -187,3 +187,10 @@ def test_a_bare_year_clause_dates_the_clauses_after_it() -> None:
              "归属于上市公司股东的净利润6415.49万元。")
     assert ok("2022年联合化学营收5.42亿元，同比降1.80%[1]。", chunk)
     assert not ok("2022年联合化学营收1.96亿元，同比降39.66%[1]。", chunk)
+
+
+def test_rows_inheriting_only_citations_of_chunks_never_given_fail() -> None:
+    chunk = "2019年公司营业收入1,175,301,047.35元，比上年减少4.49%。"
+    table = "| 指标 | 2019年 | 同比 |\n| --- | --- | --- |\n| 营业收入 | 1,175,301,047.35元 | -4.49% |\n\n"
+    assert ok(table + "以上数据见[1]。", chunk)
+    assert not ok(table + "以上数据见[9]。", chunk)  # seen over HTTP: the rows were accepted unchecked

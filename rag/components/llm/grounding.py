@@ -1724,6 +1724,8 @@ def check_grounding(
             c.problems.append(f"cites chunk(s) not given {unknown}: {short}")
         known = tuple(n for n in c.refs if n in given)
         if not known:
+            if c.inherited:  # a table row or summary whose only citations (以上数据见[9]) name no given chunk
+                c.problems.append(f"cites no chunk that was given {c.refs}: {short}")
             continue
         ev = evs.get(known)
         if ev is None:
