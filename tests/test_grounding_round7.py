@@ -194,3 +194,16 @@ def test_rows_inheriting_only_citations_of_chunks_never_given_fail() -> None:
     table = "| 指标 | 2019年 | 同比 |\n| --- | --- | --- |\n| 营业收入 | 1,175,301,047.35元 | -4.49% |\n\n"
     assert ok(table + "以上数据见[1]。", chunk)
     assert not ok(table + "以上数据见[9]。", chunk)  # seen over HTTP: the rows were accepted unchecked
+
+
+def test_a_serialised_table_row_gives_each_value_its_own_columns_year() -> None:
+    # the ingest writes a PDF table row as `header: value | header: value` (seen on the real annual report)
+    chunk = ("主要会计数据: 营业收入 | 2019年: 1,175,301,047.35 | 2018年: 1,230,552,167.47 | "
+             "本期比上年同期增减(%): -4.49 | 2017年: 1,121,640,387.32\n"
+             "主要会计数据: 归属于上市公司股东的净利润 | 2019年: 129,465,020.68 | 2018年: 182,215,553.21 | "
+             "本期比上年同期增减(%): -28.95 | 2017年: 160,049,876.91")
+    assert ok("2019年归属于上市公司股东的净利润为129,465,020.68元[1]。", chunk)
+    assert ok("2019年营业收入为1,175,301,047.35元，同比减少4.49%[1]。", chunk)
+    assert ok("2018年营业收入为1,230,552,167.47元[1]。", chunk)
+    assert not ok("2019年归属于上市公司股东的净利润为182,215,553.21元[1]。", chunk)  # 2018's figure
+    assert not ok("2019年营业收入为1,175,301,047.35元，同比增长4.49%[1]。", chunk)

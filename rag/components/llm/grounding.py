@@ -45,7 +45,7 @@ _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]{1,40}\*\*\s*[:：]?\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 # clause ends: Chinese and ASCII punctuation and line breaks, but not a thousands separator (7,490)
-_CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n]|,(?=\d{3}(?!\d)))+")
+_CLAUSE = re.compile(r"(?:[^，,；;：:、（）()\n|｜]|,(?=\d{3}(?!\d)))+")
 # a refusal followed by 但/不过/… goes on to claim something: that part is a claim like any other
 _CONTRAST = re.compile(r"[，,；;]\s*(?=(?:但是?|不过|然而|可是|只是|但据|据了解|据报道|据悉|"
                        r"一般来说|一般而言|通常来说|通常情况下|按照?惯例)\S)")
@@ -803,6 +803,17 @@ def _rival(x: Quantity, q: Quantity, column: bool = False) -> bool:
         and (column or not x.text.endswith(_COLUMN_PERCENT))
 
 
+def _label_of_partner(q: Quantity, partners: Sequence[Quantity], ev: _Evidence) -> bool:
+    """Whether a passage clause stating `q` is the label of the clause after it, which states a partner figure of
+    the claim (`… | 2018年: 1,230,552,167.47 | …`): a label and its value are stated together."""
+    for (k, c, _, qs), (k2, c2, _, qs2) in zip(ev.clauses, ev.clauses[1:], strict=False):
+        if k == k2 and any(same_quantity(q, x) for x in qs) \
+                and any(same_quantity(b, x) for b in partners for x in qs2) \
+                and re.search(re.escape(c) + r"\s*[:：]\s*" + re.escape(c2), ev.sents[k]):
+            return True
+    return False
+
+
 def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
@@ -890,6 +901,10 @@ def _base_figure_years(clause: str, q: Quantity) -> set[int]:
     return {int(m.group(1))} if m else set()
 
 
+#: the label a value follows, in a serialised table cell or a field line (`2019年: ` before the figure)
+_FIELD_LABEL = re.compile(r"([^|｜，,；;：:\n]{1,20})[：:]\s*$")
+
+
 def _passage_years(ev: _Evidence, k: int, clause: str) -> set[int]:
     """The years passage clause `clause` (of sentence k) is about: its own, else those named before it in its
     sentence, else those of the sentence before (2021年，上海经济总量实现突破。地区生产总值43214.85亿元…), else
@@ -899,6 +914,10 @@ def _passage_years(ev: _Evidence, k: int, clause: str) -> set[int]:
         return own
     sent = ev.sents[k]
     at = sent.find(clause)
+    # a `label: value` cell (… | 2018年: 182,215,553.21 | …): the value is of its own label's year
+    label = _FIELD_LABEL.search(sent[:at]) if at > 0 else None
+    if label and _years(label.group(1)):
+        return _years(label.group(1))
     before = _years(sent[:at]) if at > 0 else set()
     if before:
         return before
@@ -1398,9 +1417,9 @@ def _check_numbers(body: str, ev: _Evidence, claim_names: list[str], settings: G
         # (2018年春节档67.71亿元 for 2018年春节档票房为67.71亿元), whatever clause matches the words better
         partners = [x for x in beside if (x.kind != "date" or q.kind == "date")
                     and not (x.kind in ("number", "money") and x.raw <= 12 and x.raw == int(x.raw))]  # 前五名, 1块钱
-        co_stated = bool(partners) and any(
+        co_stated = bool(partners) and (any(
             any(same_quantity(q, x) for x in qs) and any(same_quantity(b, x) for b in partners for x in qs)
-            for _, _, _, qs in ev.clauses)
+            for _, _, _, qs in ev.clauses) or _label_of_partner(q, partners, ev))
         rival = 0.0 if co_stated else max((sc for (sc, k, qs), (_, c, _, _) in zip(scored, ev.clauses, strict=True)
                      if any(_rival(x, q, column) and not any(same_quantity(b, x) for b in beside) for x in qs)
                      and not any(same_quantity(q, x) for x in qs)
